@@ -1,0 +1,286 @@
+"""OTLP/JSON (``ExportTraceServiceRequest`` in the protobuf JSON mapping) -> ``SpanBatch``.
+
+The OTLP specification's JSON rules: ``traceId``/``spanId``/``parentSpanId`` are hex strings
+(not base64 as in plain proto3 JSON); field names are lowerCamelCase and receivers MUST also
+accept snake_case; enums are integers (enum names accepted too); 64-bit integers may be JSON
+strings or numbers; ``bytesValue`` is base64; unknown fields are ignored.
+
+A span whose fields have the wrong shape is rejected alone; only a body that is not JSON, or not
+an object with a ``resourceSpans`` list, fails the whole request.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+import orjson
+
+from spanhouse.errors import InvalidInput
+from spanhouse.model.attributes import (
+    ARRAY, BOOL, BYTES, DOUBLE, EMPTY, INT, KVLIST, STRING,
+    encode_bytes, format_double, json_compact,
+)
+from spanhouse.model.batch import DecodeResult, SpanBatch
+
+_KINDS = {f"SPAN_KIND_{k}": i for i, k in enumerate(
+    ("UNSPECIFIED", "INTERNAL", "SERVER", "CLIENT", "PRODUCER", "CONSUMER"))}
+_STATUS = {"STATUS_CODE_UNSET": 0, "STATUS_CODE_OK": 1, "STATUS_CODE_ERROR": 2}
+
+
+class _BadSpan(ValueError):
+    """A field of one span is invalid: the span is rejected, the request goes on."""
+
+
+def _f(obj: dict, camel: str, snake: str, default=None):
+    value = obj.get(camel)
+    if value is None:
+        value = obj.get(snake, default)
+    return default if value is None else value
+
+
+def _int(value, what: str) -> int:
+    if isinstance(value, bool):
+        raise _BadSpan(f"{what} must be an integer")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        try:
+            return int(value)
+        except ValueError:
+            pass
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    raise _BadSpan(f"{what} must be an integer or a string of digits, not {value!r}")
+
+
+def _double(value) -> float:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if value in ("NaN", "Infinity", "-Infinity"):
+        return float(value.replace("Infinity", "inf"))
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            pass
+    raise _BadSpan(f"doubleValue must be a number, not {value!r}")
+
+
+def _enum(value, names: dict, what: str) -> int:
+    if isinstance(value, str) and value in names:
+        return names[value]
+    return _int(value, what)
+
+
+def _hex_id(value, size: int, what: str, allow_empty: bool) -> str:
+    if value in (None, "") and allow_empty:
+        return ""
+    if not isinstance(value, str) or len(value) != 2 * size:
+        raise _BadSpan(f"{what} must be {2 * size} hex characters")
+    try:
+        raw = bytes.fromhex(value)
+    except ValueError:
+        raise _BadSpan(f"{what} must be hex") from None
+    if raw == bytes(size):
+        if allow_empty:
+            return ""
+        raise _BadSpan(f"{what} must not be all zero")
+    return value.lower()
+
+
+def _raw(value: dict):
+    if not isinstance(value, dict):
+        raise _BadSpan("an AnyValue must be an object")
+    for camel, snake in (("stringValue", "string_value"), ("boolValue", "bool_value"),
+                         ("intValue", "int_value"), ("doubleValue", "double_value"),
+                         ("bytesValue", "bytes_value"), ("arrayValue", "array_value"),
+                         ("kvlistValue", "kvlist_value")):
+        v = value.get(camel, value.get(snake))
+        if v is None:
+            continue
+        if camel == "stringValue":
+            return str(v), STRING
+        if camel == "boolValue":
+            return bool(v), BOOL
+        if camel == "intValue":
+            return _int(v, "intValue"), INT
+        if camel == "doubleValue":
+            return _double(v), DOUBLE
+        if camel == "bytesValue":
+            try:
+                return base64.b64decode(v, validate=True), BYTES
+            except (binascii.Error, TypeError):
+                raise _BadSpan("bytesValue must be base64") from None
+        if camel == "arrayValue":
+            return [_plain(x) for x in (v.get("values") or [])], ARRAY
+        return {kv["key"]: _plain(kv.get("value") or {}) for kv in (v.get("values") or [])}, KVLIST
+    return None, EMPTY
+
+
+def _plain(value: dict):
+    raw, code = _raw(value)
+    return encode_bytes(raw) if code == BYTES else raw
+
+
+def _encode(value: dict) -> tuple[str, int]:
+    raw, code = _raw(value)
+    if code == STRING:
+        return raw, STRING
+    if code == BOOL:
+        return ("true" if raw else "false"), BOOL
+    if code == INT:
+        return str(raw), INT
+    if code == DOUBLE:
+        return format_double(raw), DOUBLE
+    if code == BYTES:
+        return encode_bytes(raw), BYTES
+    if code in (ARRAY, KVLIST):
+        return json_compact(raw), code
+    return "", EMPTY
+
+
+def _attrs(items) -> list[tuple[str, str, int]]:
+    if not items:
+        return []
+    if not isinstance(items, list):
+        raise _BadSpan("attributes must be a list of {key, value}")
+    out = []
+    for kv in items:
+        if not isinstance(kv, dict) or not isinstance(kv.get("key"), str):
+            raise _BadSpan("an attribute must be an object with a string key")
+        text, code = _encode(kv.get("value") or {})
+        out.append((kv["key"], text, code))
+    return out
+
+
+def _add(cols, items) -> None:
+    for key, value, code in items:
+        cols.add(key, value, code)
+    cols.close_set()
+
+
+def _decode_span(span: dict) -> tuple:
+    """Everything of one span, validated, before anything is appended to the batch."""
+    if not isinstance(span, dict):
+        raise _BadSpan("a span must be an object")
+    trace_id = _hex_id(_f(span, "traceId", "trace_id"), 16, "traceId", False)
+    span_id = _hex_id(_f(span, "spanId", "span_id"), 8, "spanId", False)
+    parent = _hex_id(_f(span, "parentSpanId", "parent_span_id"), 8, "parentSpanId", True)
+    status = _f(span, "status", "status", {}) or {}
+    if not isinstance(status, dict):
+        raise _BadSpan("status must be an object")
+    events = []
+    for event in _f(span, "events", "events", []) or []:
+        if not isinstance(event, dict):
+            raise _BadSpan("an event must be an object")
+        events.append((_int(_f(event, "timeUnixNano", "time_unix_nano", 0), "timeUnixNano"),
+                       str(event.get("name", "")),
+                       _int(_f(event, "droppedAttributesCount", "dropped_attributes_count", 0), "dropped"),
+                       _attrs(event.get("attributes"))))
+    links = []
+    for link in _f(span, "links", "links", []) or []:
+        if not isinstance(link, dict):
+            raise _BadSpan("a link must be an object")
+        links.append((_hex_id(_f(link, "traceId", "trace_id"), 16, "link traceId", False),
+                       _hex_id(_f(link, "spanId", "span_id"), 8, "link spanId", False),
+                       str(_f(link, "traceState", "trace_state", "")),
+                       _int(_f(link, "flags", "flags", 0), "link flags"),
+                       _int(_f(link, "droppedAttributesCount", "dropped_attributes_count", 0), "dropped"),
+                       _attrs(link.get("attributes"))))
+    return (
+        trace_id, span_id, parent, str(_f(span, "traceState", "trace_state", "")),
+        _int(_f(span, "flags", "flags", 0), "flags"), str(span.get("name", "")),
+        _enum(span.get("kind", 0), _KINDS, "kind"),
+        _int(_f(span, "startTimeUnixNano", "start_time_unix_nano", 0), "startTimeUnixNano"),
+        _int(_f(span, "endTimeUnixNano", "end_time_unix_nano", 0), "endTimeUnixNano"),
+        _enum(status.get("code", 0), _STATUS, "status.code"), str(status.get("message", "")),
+        _int(_f(span, "droppedAttributesCount", "dropped_attributes_count", 0), "droppedAttributesCount"),
+        _int(_f(span, "droppedEventsCount", "dropped_events_count", 0), "droppedEventsCount"),
+        _int(_f(span, "droppedLinksCount", "dropped_links_count", 0), "droppedLinksCount"),
+        _attrs(span.get("attributes")), events, links,
+    )
+
+
+def decode_json_bytes(body: bytes) -> DecodeResult:
+    try:
+        doc = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidInput(f"request body is not valid JSON: {exc}") from None
+    if not isinstance(doc, dict):
+        raise InvalidInput("an OTLP/JSON request must be an object with resourceSpans")
+    resource_spans = _f(doc, "resourceSpans", "resource_spans", [])
+    if not isinstance(resource_spans, list):
+        raise InvalidInput("resourceSpans must be a list")
+
+    batch = SpanBatch()
+    result = DecodeResult(batch)
+    for rs in resource_spans:
+        try:
+            if not isinstance(rs, dict):
+                raise _BadSpan("resourceSpans entries must be objects")
+            resource = rs.get("resource") or {}
+            res_attrs = _attrs(resource.get("attributes"))
+            scope_spans = _f(rs, "scopeSpans", "scope_spans", []) or []
+            if not isinstance(scope_spans, list):
+                raise _BadSpan("scopeSpans must be a list")
+        except (_BadSpan, AttributeError, TypeError) as exc:
+            raise InvalidInput(f"invalid resourceSpans entry: {exc}") from None
+        service = next((v for k, v, c in res_attrs if k == "service.name" and c == STRING), "")
+        r = batch.add_resource(service, _int(_f(resource, "droppedAttributesCount",
+                                                "dropped_attributes_count", 0), "dropped"))
+        _add(batch.resource_attributes, res_attrs)
+        for ss in scope_spans:
+            if not isinstance(ss, dict):
+                raise InvalidInput("scopeSpans entries must be objects")
+            scope = ss.get("scope") or {}
+            s = batch.add_scope(str(scope.get("name", "")), str(scope.get("version", "")))
+            spans = ss.get("spans") or []
+            if not isinstance(spans, list):
+                raise InvalidInput("spans must be a list")
+            for span in spans:
+                try:
+                    fields = _decode_span(span)
+                except (_BadSpan, AttributeError, TypeError, KeyError, ValueError) as exc:
+                    result.reject(f"span rejected: {exc}")
+                    continue
+                _append(batch, fields, r, s)
+    return result
+
+
+def _append(b: SpanBatch, fields: tuple, r: int, s: int) -> None:
+    (trace_id, span_id, parent, trace_state, flags, name, kind, start, end, code, message,
+     d_attrs, d_events, d_links, attrs, events, links) = fields
+    b.trace_id.append(trace_id)
+    b.span_id.append(span_id)
+    b.parent_span_id.append(parent)
+    b.trace_state.append(trace_state)
+    b.flags.append(flags)
+    b.name.append(name)
+    b.kind.append(kind)
+    b.start_ns.append(start)
+    b.end_ns.append(end)
+    b.status_code.append(code)
+    b.status_message.append(message)
+    b.dropped_attributes_count.append(d_attrs)
+    b.dropped_events_count.append(d_events)
+    b.dropped_links_count.append(d_links)
+    b.resource_index.append(r)
+    b.scope_index.append(s)
+    _add(b.attributes, attrs)
+    for time_ns, event_name, dropped, event_attrs in events:
+        b.event_time_ns.append(time_ns)
+        b.event_name.append(event_name)
+        b.event_dropped_attributes_count.append(dropped)
+        _add(b.event_attributes, event_attrs)
+    b.event_offsets.append(len(b.event_name))
+    for tid, sid, state, link_flags, dropped, link_attrs in links:
+        b.link_trace_id.append(tid)
+        b.link_span_id.append(sid)
+        b.link_trace_state.append(state)
+        b.link_flags.append(link_flags)
+        b.link_dropped_attributes_count.append(dropped)
+        _add(b.link_attributes, link_attrs)
+    b.link_offsets.append(len(b.link_span_id))
+
+
