@@ -1,0 +1,88 @@
+"""Opening the store: embedded chDB or a ClickHouse server, both through ``clickhouse-connect``.
+
+Endpoints:
+
+- ``chdb://PATH``: an embedded chDB store in the directory PATH (absolute, ``chdb:///var/lib/x``,
+  or relative to the working directory, ``chdb://./spanhouse-data``); the directory is created.
+  chDB allows one data path per process; several clients on that path are fine (one per thread).
+- ``http://[user[:password]@]host[:port]`` and ``https://...``: a ClickHouse server's HTTP
+  interface (default ports 8123 / 8443, user ``default``, empty password).
+
+After ``open_client`` there is one code path: the same client interface (``command``, ``query``,
+``insert_arrow``), one SQL dialect, fully qualified ``database.table`` names everywhere.
+"""
+
+from __future__ import annotations
+
+import os
+from urllib.parse import unquote, urlsplit
+
+import clickhouse_connect
+
+from spanhouse.errors import ConfigError, StoreError
+from spanhouse.store.schema import quote_identifier
+
+CHDB_SCHEME = "chdb://"
+DEFAULT_PORTS = {"http": 8123, "https": 8443}
+
+
+def chdb_path(endpoint: str) -> str:
+    """The absolute data directory of a ``chdb://PATH`` endpoint."""
+    path = endpoint[len(CHDB_SCHEME):]
+    if not path or path in (":memory:", "memory"):
+        raise ConfigError(f"store endpoint {endpoint!r}: chdb:// needs a data directory, "
+                          "e.g. chdb://./spanhouse-data")
+    return os.path.abspath(os.path.expanduser(path))
+
+
+def _client_args(endpoint: str) -> dict:
+    """``clickhouse_connect.get_client`` keyword arguments for an endpoint (validated)."""
+    if endpoint.startswith(CHDB_SCHEME):
+        path = chdb_path(endpoint)
+        try:
+            os.makedirs(path, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(f"store endpoint {endpoint!r}: cannot create {path}: {exc}") from exc
+        return {"dsn": f"chdb://{path}"}
+    parts = urlsplit(endpoint)
+    if parts.scheme not in DEFAULT_PORTS or not parts.hostname:
+        raise ConfigError(f"store endpoint {endpoint!r}: use chdb://PATH or "
+                          "http(s)://[user:password@]host:port")
+    try:
+        port = parts.port or DEFAULT_PORTS[parts.scheme]
+    except ValueError as exc:  # a non-numeric or out-of-range port
+        raise ConfigError(f"store endpoint {endpoint!r}: {exc}") from exc
+    return {
+        "host": parts.hostname,
+        "port": port,
+        "username": unquote(parts.username) if parts.username else "default",
+        "password": unquote(parts.password) if parts.password else "",
+        "secure": parts.scheme == "https",
+    }
+
+
+def open_client(endpoint: str, database: str = "default"):
+    """A ``clickhouse-connect`` client for ``endpoint``.
+
+    ``database`` is validated (it is used, backquoted, in fully qualified names) but not made
+    the session's default: it may not exist yet when the schema is about to be created.
+    Raises ``ConfigError`` for a malformed endpoint or name, ``StoreError`` when the store
+    cannot be opened or reached.
+    """
+    quote_identifier(database, "database name")
+    args = _client_args(endpoint)
+    try:
+        return clickhouse_connect.get_client(**args)
+    except Exception as exc:  # the drivers raise many kinds; callers see one typed error
+        raise StoreError(f"cannot open the store at {_redact(endpoint)}: {exc}") from exc
+
+
+def _redact(endpoint: str) -> str:
+    """The endpoint without its password, for messages and logs."""
+    if endpoint.startswith(CHDB_SCHEME):
+        return endpoint
+    parts = urlsplit(endpoint)
+    if parts.password is None:
+        return endpoint
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return parts._replace(netloc=netloc).geturl()

@@ -1,0 +1,115 @@
+"""Create the traces schema: the OTel Collector ClickHouse exporter's three objects.
+
+``create_schema`` runs, in the exporter's order, ``CREATE DATABASE IF NOT EXISTS`` and the three
+DDL files of ``spanhouse/store/sql/`` (package data):
+
+1. ``traces_table.sql``      - ``{database}.{table}``: the exporter's columns plus Spanhouse's extras;
+2. ``trace_id_ts_table.sql`` - ``{database}.{table}_trace_id_ts``: trace id -> time range lookup;
+3. ``trace_id_ts_mv.sql``    - ``{database}.{table}_trace_id_ts_mv``: the view that fills it.
+
+Every statement is ``IF NOT EXISTS``, so creating twice is harmless and a table that the
+collector's exporter already created is left as it is (readers and the writer adapt to its
+columns). Placeholders are ``{database}``, ``{table}``, ``{engine}`` and ``{ttl}``; identifiers are
+validated and backquoted, never taken verbatim from configuration. (The short forms
+``{traces}``, ``{id_ts}`` and ``{id_ts_mv}`` name the three objects too.)
+"""
+
+from __future__ import annotations
+
+import re
+from importlib import resources
+
+from spanhouse.errors import ConfigError, StoreError
+
+IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+# Executed in this order (the view needs both tables).
+DDL_FILES = ("traces_table.sql", "trace_id_ts_table.sql", "trace_id_ts_mv.sql")
+
+# The engines the exporter's ``table_engine`` option can name (with optional parameters).
+_ENGINE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\([A-Za-z0-9_'{}/., -]*\))?$")
+
+TABLE_COLUMNS_SQL = (
+    "SELECT name FROM system.columns "
+    "WHERE database = {database:String} AND table = {table:String}"
+)
+
+
+def quote_identifier(name: str, what: str = "identifier") -> str:
+    """Validate ``name`` as a plain SQL identifier and return it backquoted."""
+    if not isinstance(name, str) or not IDENTIFIER.fullmatch(name):
+        raise ConfigError(
+            f"invalid {what} {name!r}: use letters, digits and '_' only, not starting with a digit")
+    return f"`{name}`"
+
+
+def ttl_clause(column: str, ttl_days: int) -> str:
+    """The exporter's TTL expression, e.g. ``TTL toDateTime(Timestamp) + toIntervalDay(7)``;
+    empty when ``ttl_days`` is 0 (keep forever)."""
+    if isinstance(ttl_days, bool) or not isinstance(ttl_days, int) or ttl_days < 0:
+        raise ConfigError(f"invalid ttl_days {ttl_days!r}: expected a whole number of days >= 0")
+    if ttl_days == 0:
+        return ""
+    return f"TTL toDateTime({column}) + toIntervalDay({ttl_days})"
+
+
+def _read_ddl(name: str) -> str:
+    return resources.files("spanhouse.store").joinpath("sql", name).read_text(encoding="utf-8")
+
+
+def render_schema(database: str, table: str, ttl_days: int = 0,
+                  engine: str = "MergeTree()") -> list[str]:
+    """The statements ``create_schema`` runs, rendered (for tests and ``--dry-run`` output)."""
+    db = quote_identifier(database, "database name")
+    quote_identifier(table, "table name")  # validates; the suffixed names are quoted below
+    if not isinstance(engine, str) or not _ENGINE.fullmatch(engine):
+        raise ConfigError(f"invalid table engine {engine!r}: expected e.g. MergeTree()")
+    statements = [f"CREATE DATABASE IF NOT EXISTS {db}"]
+    for name in DDL_FILES:
+        ttl_column = "Start" if name == "trace_id_ts_table.sql" else "Timestamp"
+        sql = _read_ddl(name)
+        # Quote every "{database}.{table}..." reference as `db`.`table_suffix`.
+        sql = re.sub(r"\{database\}\.\{table\}([A-Za-z0-9_]*)",
+                     lambda m: f"{db}.`{table}{m.group(1)}`", sql)
+        names = {
+            "{traces}": f"{db}.`{table}`",
+            "{id_ts}": f"{db}.`{table}_trace_id_ts`",
+            "{id_ts_mv}": f"{db}.`{table}_trace_id_ts_mv`",
+            "{engine}": engine,
+            "{ttl}": ttl_clause(ttl_column, ttl_days),
+        }
+        sql = re.sub(r"\{(traces|id_ts|id_ts_mv|engine|ttl)\}", lambda m: names[m.group(0)], sql)
+        statements.append(_strip_comments(sql))
+    return statements
+
+
+def _strip_comments(sql: str) -> str:
+    lines = []
+    for line in sql.splitlines():
+        code = line.split("--", 1)[0].rstrip()
+        if code:
+            lines.append(code)
+    return "\n".join(lines)
+
+
+def create_schema(client, database: str, table: str, ttl_days: int = 0,
+                  engine: str = "MergeTree()") -> None:
+    """Create the database, the traces table, the trace-id lookup table and its materialized
+    view, if they do not exist. Raises ``ConfigError`` for a bad name, ``StoreError`` when
+    ClickHouse refuses a statement."""
+    for statement in render_schema(database, table, ttl_days, engine):
+        try:
+            client.command(statement)
+        except Exception as exc:  # driver errors -> our typed error
+            first = statement.strip().splitlines()[0]
+            raise StoreError(f"cannot create the schema ({first} ...): {exc}") from exc
+
+
+def table_columns(client, database: str, table: str) -> set[str]:
+    """Names of the columns of ``database.table`` (Nested subcolumns as ``Events.Name``); an
+    empty set when the table does not exist."""
+    try:
+        result = client.query(TABLE_COLUMNS_SQL, parameters={"database": database, "table": table})
+    except Exception as exc:
+        raise StoreError(f"cannot read the columns of {database}.{table}: {exc}") from exc
+    return {row[0] for row in result.result_rows}
