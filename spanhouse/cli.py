@@ -1,0 +1,56 @@
+"""The ``spanhouse`` command. Thin: parse, call, print; domain errors become one line and an
+exit code (2 for bad input or configuration, 1 for a failure at run time)."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from spanhouse.config.settings import MIB, ServeSettings, settings_from_config
+from spanhouse.errors import ConfigError, InvalidInput, SpanhouseError
+
+
+def _fail(exc: SpanhouseError) -> None:
+    click.echo(f"spanhouse: {exc}", err=True)
+    sys.exit(2 if isinstance(exc, (ConfigError, InvalidInput)) else 1)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="spanhouse")
+def main() -> None:
+    """Spanhouse: a tracing backend. OTLP and Zipkin in, ClickHouse storage, answers out."""
+
+
+@main.command()
+@click.option("--grpc", metavar="HOST:PORT", help="OTLP/gRPC listener.  [default: 0.0.0.0:4317]")
+@click.option("--http", metavar="HOST:PORT", help="OTLP/HTTP listener.  [default: 0.0.0.0:4318]")
+@click.option("--zipkin", metavar="HOST:PORT", help="Zipkin v2 listener.  [default: 0.0.0.0:9411]")
+@click.option("--ui", metavar="HOST:PORT", help="Query API and web UI.  [default: 0.0.0.0:16686]")
+@click.option("--data", metavar="DIR", help="Data directory of the embedded store.  [default: ./spanhouse-data]")
+@click.option("--config", "config_file", metavar="FILE", help="OpenTelemetry Collector YAML config.")
+@click.option("--max-request-bytes", type=click.IntRange(min=1024), metavar="N",
+              help=f"Largest accepted request body, after decompression.  [default: {16 * MIB}]")
+@click.option("--queue-spans", type=click.IntRange(min=1), metavar="N",
+              help="Capacity of the write queue in spans; when full, senders are told to retry.  "
+                   "[default: 200000]")
+def serve(grpc, http, zipkin, ui, data, config_file, max_request_bytes, queue_spans) -> None:
+    """Receive spans (OTLP gRPC/HTTP, Zipkin), store them, and serve the query API.
+
+    A flag overrides the config file, which overrides the default. Use port 0 to let the
+    system pick a free port; the bound addresses are printed, one line per listener.
+    """
+    from spanhouse.server import serve as run_server
+
+    try:
+        settings = settings_from_config(config_file) if config_file else ServeSettings()
+        settings = settings.with_overrides(
+            grpc=grpc, http=http, zipkin=zipkin, ui=ui, data=data,
+            max_request_bytes=max_request_bytes, max_queue_spans=queue_spans)
+        sys.exit(run_server(settings))
+    except SpanhouseError as exc:
+        _fail(exc)
+
+
+if __name__ == "__main__":
+    main()

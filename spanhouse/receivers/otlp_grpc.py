@@ -1,0 +1,85 @@
+"""OTLP/gRPC receiver: ``opentelemetry.proto.collector.trace.v1.TraceService/Export``.
+
+The handler takes the raw request bytes and decodes them itself, so a malformed message is
+answered with INVALID_ARGUMENT (grpcio's own deserializer would turn it into INTERNAL).
+gzip-compressed requests are inflated by gRPC; the message size limit applies after
+decompression. Overload is RESOURCE_EXHAUSTED with a ``RetryInfo``, both in the status details
+and in the ``google.rpc.retryinfo-bin`` trailer that the OpenTelemetry SDK exporters read.
+"""
+
+from __future__ import annotations
+
+import math
+
+import grpc
+from google.protobuf import any_pb2, duration_pb2
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+from grpc_status import rpc_status
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTracePartialSuccess,
+    ExportTraceServiceResponse,
+)
+
+from spanhouse.errors import InvalidInput, Overloaded, StoreError
+from spanhouse.model.batch import DecodeResult
+from spanhouse.model.otlp_proto import decode_proto_bytes
+from spanhouse.receivers.ingest import Ingest
+
+SERVICE = "opentelemetry.proto.collector.trace.v1.TraceService"
+RECEIVER = "otlp_grpc"
+
+
+def _retry_status(message: str, retry_after_s: float) -> grpc.Status:
+    seconds = max(1, math.ceil(retry_after_s))
+    retry_info = error_details_pb2.RetryInfo(retry_delay=duration_pb2.Duration(seconds=seconds))
+    detail = any_pb2.Any()
+    detail.Pack(retry_info)
+    status = rpc_status.to_status(status_pb2.Status(
+        code=code_pb2.RESOURCE_EXHAUSTED, message=message, details=[detail]))
+    trailers = tuple(status.trailing_metadata) + (
+        ("google.rpc.retryinfo-bin", retry_info.SerializeToString()),)
+    return status.code, status.details, trailers
+
+
+class TraceServiceHandler:
+    def __init__(self, ingest: Ingest):
+        self.ingest = ingest
+
+    def _decode_and_accept(self, body: bytes) -> DecodeResult:
+        return self.ingest.accept(RECEIVER, decode_proto_bytes(body))
+
+    async def export(self, body: bytes, context: grpc.aio.ServicerContext) -> ExportTraceServiceResponse:
+        try:
+            result = await self.ingest.run(self._decode_and_accept, body)
+        except InvalidInput as exc:
+            self.ingest.refused(RECEIVER, "invalid")
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+        except Overloaded as exc:
+            code, details, trailers = _retry_status(str(exc), exc.retry_after_s)
+            await context.abort(code, details, trailers)
+        except StoreError as exc:
+            self.ingest.refused(RECEIVER, "store_unavailable")
+            await context.abort(grpc.StatusCode.UNAVAILABLE, str(exc))
+        response = ExportTraceServiceResponse()
+        if result.rejected:
+            response.partial_success.CopyFrom(ExportTracePartialSuccess(
+                rejected_spans=result.rejected, error_message=result.error_message))
+        return response
+
+    def generic_handler(self) -> grpc.GenericRpcHandler:
+        return grpc.method_handlers_generic_handler(SERVICE, {
+            "Export": grpc.unary_unary_rpc_method_handler(
+                self.export,
+                request_deserializer=None,  # raw bytes: we decode (and validate) ourselves
+                response_serializer=ExportTraceServiceResponse.SerializeToString,
+            ),
+        })
+
+
+def create_server(ingest: Ingest, max_message_bytes: int) -> grpc.aio.Server:
+    server = grpc.aio.server(options=[
+        ("grpc.max_receive_message_length", max_message_bytes),
+        ("grpc.so_reuseport", 0),
+    ])
+    server.add_generic_rpc_handlers((TraceServiceHandler(ingest).generic_handler(),))
+    return server

@@ -1,0 +1,159 @@
+"""``spanhouse serve``: every listener in one process and one event loop.
+
+Start-up order: the store (schema created, writer thread running), then the receivers, then the
+UI port, so ``/healthz`` answers 200 only when everything is ready. On SIGINT/SIGTERM: stop
+accepting (receivers first), drain the pipeline into the store, close, exit 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+
+import uvicorn
+
+from spanhouse.api.app import create_app as create_ui_app
+from spanhouse.config.settings import ServeSettings
+from spanhouse.errors import ConfigError
+from spanhouse.exporters.clickhouse import StoreExporter
+from spanhouse.pipeline import Pipeline
+from spanhouse.receivers import otlp_grpc, otlp_http, zipkin
+from spanhouse.receivers.ingest import Ingest
+from spanhouse.store.connection import open_client
+from spanhouse.store.pool import Pool
+from spanhouse.store.reader import TraceReader
+from spanhouse.store.schema import create_schema
+from spanhouse.store.writer import TraceWriter
+from spanhouse.telemetry import Telemetry
+
+log = logging.getLogger("spanhouse")
+
+SHUTDOWN_TIMEOUT_S = 60.0
+
+
+def split_host_port(address: str, flag: str) -> tuple[str, int]:
+    host, sep, port = address.rpartition(":")
+    if not sep or not port.isdigit() or int(port) > 65535:
+        raise ConfigError(f"{flag} {address!r}: expected HOST:PORT, e.g. 0.0.0.0:4317 or 127.0.0.1:0")
+    host = host.strip("[]") or "0.0.0.0"
+    return host, int(port)
+
+
+class _Uvicorn(uvicorn.Server):
+    """A uvicorn server that leaves signal handling to us (several servers share one loop)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self):
+        yield
+
+
+def _uvicorn(app, host: str, port: int) -> _Uvicorn:
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
+                            lifespan="off", timeout_graceful_shutdown=10)
+    return _Uvicorn(config)
+
+
+def _bound(server: _Uvicorn) -> str:
+    sock = server.servers[0].sockets[0]
+    host, port = sock.getsockname()[:2]
+    return f"{host}:{port}"
+
+
+class SpanhouseServer:
+    def __init__(self, settings: ServeSettings):
+        self.settings = settings
+        self.telemetry = Telemetry()
+        self.ready = False
+        self._stop = asyncio.Event()
+
+    def _open_store(self):
+        s = self.settings
+        endpoint = s.effective_store_endpoint
+        client = open_client(endpoint, s.database)
+        if s.create_schema:
+            create_schema(client, s.database, s.table, s.ttl_days)
+        client.close()
+
+        def open_writer():
+            return TraceWriter(open_client(endpoint, s.database), s.database, s.table)
+
+        def open_reader():
+            return TraceReader(open_client(endpoint, s.database), s.database, s.table)
+
+        return open_writer, open_reader
+
+    async def run(self) -> int:
+        s = self.settings
+        addresses = {name: split_host_port(getattr(s, name), f"--{name}")
+                     for name in ("grpc", "http", "zipkin", "ui")}
+        loop = asyncio.get_running_loop()
+
+        open_writer, open_reader = await loop.run_in_executor(None, self._open_store)
+        store = StoreExporter(open_writer, self.telemetry, max_queue_spans=s.max_queue_spans)
+        pipeline = Pipeline([], [store])
+        await loop.run_in_executor(None, pipeline.start)
+        ingest = Ingest(pipeline, self.telemetry)
+        readers = Pool(open_reader, size=4)
+
+        grpc_server = otlp_grpc.create_server(ingest, s.max_request_bytes)
+        host, port = addresses["grpc"]
+        bound_port = grpc_server.add_insecure_port(f"{host}:{port}")
+        if bound_port == 0:
+            raise ConfigError(f"--grpc {s.grpc}: cannot listen there (address in use?)")
+        await grpc_server.start()
+        print(f"OTLP/gRPC   listening on {host}:{bound_port}", flush=True)
+
+        http_servers = {
+            "http": ("OTLP/HTTP  ", otlp_http.create_app(ingest, s.max_request_bytes)),
+            "zipkin": ("Zipkin v2  ", zipkin.create_app(ingest, s.max_request_bytes)),
+            "ui": ("Query/UI   ", create_ui_app(readers, self.telemetry, lambda: self.ready)),
+        }
+        servers: list[_Uvicorn] = []
+        for name, (label, app) in http_servers.items():
+            host, port = addresses[name]
+            server = _uvicorn(app, host, port)
+            server.config.load()
+            server.lifespan = server.config.lifespan_class(server.config)
+            try:
+                await server.startup()
+            except SystemExit:  # uvicorn exits when it cannot bind
+                server.should_exit = True
+            if server.should_exit or not server.servers:
+                raise ConfigError(f"--{name} {getattr(s, name)}: cannot listen there (address in use?)")
+            servers.append(server)
+            print(f"{label} listening on {_bound(server)}", flush=True)
+        print(f"store: {s.effective_store_endpoint} (database {s.database}, table {s.table})", flush=True)
+        self.ready = True
+
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, self._stop.set)
+        main_loops = [asyncio.create_task(server.main_loop()) for server in servers]
+        await self._stop.wait()
+
+        # Stop accepting: receivers first, so nothing new arrives while we drain.
+        print("shutting down: draining the write queue into the store", flush=True)
+        self.ready = False
+        receivers, ui = servers[:-1], servers[-1]
+        for server in receivers:
+            server.should_exit = True
+        await grpc_server.stop(grace=5)
+        await asyncio.gather(*main_loops[:-1])
+        for server in receivers:
+            await server.shutdown()
+        await loop.run_in_executor(None, ingest.shutdown)
+        drained = await loop.run_in_executor(None, pipeline.shutdown, SHUTDOWN_TIMEOUT_S)
+        ui.should_exit = True
+        await main_loops[-1]
+        await ui.shutdown()
+        await loop.run_in_executor(None, readers.close)
+        print("stopped" if drained else "stopped with spans not written (see log)", flush=True)
+        return 0 if drained else 1
+
+
+def serve(settings: ServeSettings) -> int:
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return asyncio.run(SpanhouseServer(settings).run())
