@@ -42,6 +42,11 @@ def format_double(value: float) -> str:
     if math.isinf(value):
         return "+Inf" if value > 0 else "-Inf"
     magnitude = abs(value)
+    # Fast path: in this range Python's repr is already the shortest round-trip digits in
+    # positional notation, like ES6; only the ".0" of whole numbers differs.
+    if 1e-4 <= magnitude < 1e16:
+        text = repr(value)
+        return text[:-2] if text.endswith(".0") else text
     if magnitude != 0 and (magnitude < 1e-6 or magnitude >= 1e21):
         return np.format_float_scientific(value, unique=True, trim="-", exp_digits=1)
     return np.format_float_positional(value, unique=True, trim="-")

@@ -19,7 +19,7 @@ T = TypeVar("T")
 
 
 class Ingest:
-    def __init__(self, pipeline: Pipeline, telemetry: Telemetry, workers: int = 4):
+    def __init__(self, pipeline: Pipeline, telemetry: Telemetry, workers: int = 2):
         self.pipeline = pipeline
         self.telemetry = telemetry
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="spanhouse-ingest")
