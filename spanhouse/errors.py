@@ -32,7 +32,16 @@ class StoreError(SpanhouseError):
 
 
 class ConfigError(SpanhouseError):
-    """Bad configuration: one line naming the file, the key and the fix."""
+    """Bad configuration: one line naming the file, the key and the fix.
+
+    ``key`` is the dotted path of the offending key inside the config document, e.g.
+    ``processors.tail_sampling.policies[0].latency.threshold_ms``; the config loader adds the
+    file name and the line number from it.
+    """
+
+    def __init__(self, message: str, key: str | None = None):
+        super().__init__(message)
+        self.key = key
 
 
 class NotFound(SpanhouseError):
