@@ -52,5 +52,22 @@ def serve(grpc, http, zipkin, ui, data, config_file, max_request_bytes, queue_sp
         _fail(exc)
 
 
+@main.group()
+def config() -> None:
+    """Work with OpenTelemetry Collector config files."""
+
+
+@config.command("check")
+@click.argument("file", type=click.Path(dir_okay=False))
+def config_check(file) -> None:
+    """Validate FILE and print the effective traces pipeline."""
+    from spanhouse.config.check import check_config
+
+    try:
+        click.echo(check_config(file))
+    except SpanhouseError as exc:
+        _fail(exc)
+
+
 if __name__ == "__main__":
     main()

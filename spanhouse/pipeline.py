@@ -1,23 +1,36 @@
-"""The traces pipeline: processors in order, then every exporter.
+"""The traces pipeline: processors in order, then every exporter (fan-out).
 
-A processor has ``process(batch) -> SpanBatch | None`` (None or an empty batch: nothing goes
-on), ``flush(timeout)`` and ``shutdown(timeout)``; an exporter has ``export(batch)``,
-``flush(timeout)`` and ``shutdown(timeout)``. ``export`` either takes the whole batch or raises
-``Overloaded`` (retryable) having taken nothing, so a receiver can always tell the sender
-exactly what happened.
+Interfaces (as the OTel SDK keeps them, small):
+
+- a *consumer* is a callable ``consume(batch)`` that takes the whole batch or raises
+  ``Overloaded`` (retryable) having taken nothing, so a receiver can always tell the sender
+  exactly what happened;
+- a processor has ``start(next_consumer)``, ``consume(batch)`` and ``shutdown(timeout)``;
+  synchronous ones (samplers, the memory limiter) pass their output straight on, buffering
+  ones (tail sampling, batch) emit later from their own thread;
+- an exporter has ``name``, ``start()``, ``export(batch)``, ``flush(timeout)`` and
+  ``shutdown(timeout)``.
+
+With several exporters every one receives every batch; if one of them refuses (overload),
+the receiver answers with a retryable error and the sender retries, so an exporter that had
+taken the batch may see it twice (at-least-once, as the collector's fan-out behaves).
 """
 
 from __future__ import annotations
 
 import time
-from typing import Protocol, Sequence
+from typing import Callable, Protocol, Sequence
 
 from spanhouse.model.batch import SpanBatch
 
+Consumer = Callable[[SpanBatch], None]
+
 
 class Processor(Protocol):
-    def process(self, batch: SpanBatch) -> SpanBatch | None: ...
-    def flush(self, timeout: float) -> bool: ...
+    name: str
+
+    def start(self, next_consumer: Consumer) -> None: ...
+    def consume(self, batch: SpanBatch) -> None: ...
     def shutdown(self, timeout: float) -> bool: ...
 
 
@@ -34,22 +47,30 @@ class Pipeline:
     def __init__(self, processors: Sequence[Processor], exporters: Sequence[Exporter]):
         self.processors = list(processors)
         self.exporters = list(exporters)
+        self._head: Consumer = self._export
+
+    def _export(self, batch: SpanBatch) -> None:
+        if not batch:
+            return
+        for exporter in self.exporters:
+            exporter.export(batch)
 
     def start(self) -> None:
         for exporter in self.exporters:
             exporter.start()
+        consumer: Consumer = self._export
+        for processor in reversed(self.processors):
+            processor.start(consumer)
+            consumer = processor.consume
+        self._head = consumer
 
     def consume(self, batch: SpanBatch) -> None:
         """Run the batch through the pipeline. Raises ``Overloaded`` when it cannot be taken."""
-        for processor in self.processors:
-            batch = processor.process(batch)
-            if not batch:
-                return
-        for exporter in self.exporters:
-            exporter.export(batch)
+        if batch:
+            self._head(batch)
 
     def shutdown(self, timeout: float) -> bool:
-        """Flush processors first (they may emit spans), then drain and stop the exporters."""
+        """Shut processors down in order (each flushes into the next), then drain the exporters."""
         deadline = time.monotonic() + timeout
         ok = True
         for processor in self.processors:
@@ -57,3 +78,29 @@ class Pipeline:
         for exporter in self.exporters:
             ok &= exporter.shutdown(max(0.0, deadline - time.monotonic()))
         return ok
+
+
+def build_pipeline(settings, telemetry, store_exporter: Callable[[], Exporter]) -> Pipeline:
+    """The pipeline of ``settings.collector`` (the config's traces pipeline), or the default
+    one (no processor, the store) when there is no config. Builds, validates, starts nothing."""
+    from spanhouse.config.registry import build_exporter, build_processor
+
+    collector = settings.collector
+    if collector is None:
+        return Pipeline([], [store_exporter()])
+    processors = [_located(collector, build_processor, c, telemetry) for c in collector.processors]
+    exporters = [_located(collector, build_exporter, c, telemetry, store_exporter)
+                 for c in collector.exporters]
+    return Pipeline(processors, exporters)
+
+
+def _located(collector, factory, component, *args):
+    from spanhouse.config.document import load_document
+    from spanhouse.errors import ConfigError
+
+    try:
+        return factory(component, *args)
+    except ConfigError as exc:
+        if getattr(exc, "key", None) and not str(exc).startswith(collector.path):
+            raise load_document(collector.path).locate(exc) from None
+        raise

@@ -19,7 +19,7 @@ from spanhouse.api.app import create_app as create_ui_app
 from spanhouse.config.settings import ServeSettings
 from spanhouse.errors import ConfigError
 from spanhouse.exporters.clickhouse import StoreExporter
-from spanhouse.pipeline import Pipeline
+from spanhouse.pipeline import Pipeline, build_pipeline
 from spanhouse.receivers import otlp_grpc, otlp_http, zipkin
 from spanhouse.receivers.ingest import Ingest
 from spanhouse.store.connection import open_client
@@ -74,7 +74,7 @@ class SpanhouseServer:
         endpoint = s.effective_store_endpoint
         client = open_client(endpoint, s.database)
         if s.create_schema:
-            create_schema(client, s.database, s.table, s.ttl_days)
+            create_schema(client, s.database, s.table, s.ttl_days, s.table_engine)
         client.close()
 
         def open_writer():
@@ -85,36 +85,47 @@ class SpanhouseServer:
 
         return open_writer, open_reader
 
+    def build_pipeline(self, open_writer) -> Pipeline:
+        """The configured traces pipeline (or the default: no processor, the store)."""
+        s = self.settings
+
+        def store() -> StoreExporter:
+            return StoreExporter(open_writer, self.telemetry, max_queue_spans=s.max_queue_spans)
+
+        return build_pipeline(s, self.telemetry, store)
+
     async def run(self) -> int:
         s = self.settings
-        addresses = {name: split_host_port(getattr(s, name), f"--{name}")
-                     for name in ("grpc", "http", "zipkin", "ui")}
+        names = [n for n in ("grpc", "http", "zipkin") if getattr(s, n)] + ["ui"]
+        addresses = {name: split_host_port(getattr(s, name), f"--{name}") for name in names}
         loop = asyncio.get_running_loop()
 
         open_writer, open_reader = await loop.run_in_executor(None, self._open_store)
-        store = StoreExporter(open_writer, self.telemetry, max_queue_spans=s.max_queue_spans)
-        pipeline = Pipeline([], [store])
+        pipeline = self.build_pipeline(open_writer)
         await loop.run_in_executor(None, pipeline.start)
         ingest = Ingest(pipeline, self.telemetry)
         readers = Pool(open_reader, size=4)
 
-        grpc_server = otlp_grpc.create_server(ingest, s.max_request_bytes)
-        host, port = addresses["grpc"]
-        bound_port = grpc_server.add_insecure_port(f"{host}:{port}")
-        if bound_port == 0:
-            raise ConfigError(f"--grpc {s.grpc}: cannot listen there (address in use?)")
-        await grpc_server.start()
-        print(f"OTLP/gRPC   listening on {host}:{bound_port}", flush=True)
+        grpc_server = None
+        if "grpc" in addresses:
+            grpc_server = otlp_grpc.create_server(ingest, s.max_request_bytes)
+            host, port = addresses["grpc"]
+            bound_port = grpc_server.add_insecure_port(f"{host}:{port}")
+            if bound_port == 0:
+                raise ConfigError(f"--grpc {s.grpc}: cannot listen there (address in use?)")
+            await grpc_server.start()
+            print(f"OTLP/gRPC   listening on {host}:{bound_port}", flush=True)
 
         http_servers = {
-            "http": ("OTLP/HTTP  ", otlp_http.create_app(ingest, s.max_request_bytes)),
-            "zipkin": ("Zipkin v2  ", zipkin.create_app(ingest, s.max_request_bytes)),
-            "ui": ("Query/UI   ", create_ui_app(readers, self.telemetry, lambda: self.ready)),
+            "http": ("OTLP/HTTP  ", lambda: otlp_http.create_app(ingest, s.max_request_bytes)),
+            "zipkin": ("Zipkin v2  ", lambda: zipkin.create_app(ingest, s.max_request_bytes)),
+            "ui": ("Query/UI   ", lambda: create_ui_app(readers, self.telemetry, lambda: self.ready)),
         }
+        http_servers = {k: v for k, v in http_servers.items() if k in addresses}
         servers: list[_Uvicorn] = []
-        for name, (label, app) in http_servers.items():
+        for name, (label, make_app) in http_servers.items():
             host, port = addresses[name]
-            server = _uvicorn(app, host, port)
+            server = _uvicorn(make_app(), host, port)
             server.config.load()
             server.lifespan = server.config.lifespan_class(server.config)
             try:
@@ -139,7 +150,8 @@ class SpanhouseServer:
         receivers, ui = servers[:-1], servers[-1]
         for server in receivers:
             server.should_exit = True
-        await grpc_server.stop(grace=5)
+        if grpc_server is not None:
+            await grpc_server.stop(grace=5)
         await asyncio.gather(*main_loops[:-1])
         for server in receivers:
             await server.shutdown()

@@ -8,6 +8,8 @@ dropped (by a processor, e.g. sampling, with the reason) and stored.
 
 from __future__ import annotations
 
+import threading
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
@@ -17,6 +19,8 @@ class Telemetry:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
+        self._extra: dict[str, object] = {}
+        self._lock = threading.Lock()
         r = self.registry
         self.spans_received = Counter(
             "spanhouse_spans_received", "Spans decoded and accepted into the pipeline.",
@@ -47,6 +51,22 @@ class Telemetry:
         self.queue_capacity = Gauge(
             "spanhouse_write_queue_capacity_spans", "Capacity of the write queue in spans.",
             ["exporter"], registry=r)
+
+    def counter(self, name: str, documentation: str, labels: list[str]) -> Counter:
+        """A component's own counter, created on first use: several instances of a component
+        (``otlp/a``, ``otlp/b``) share it and tell themselves apart by label."""
+        return self._metric(Counter, name, documentation, labels)
+
+    def gauge(self, name: str, documentation: str, labels: list[str]) -> Gauge:
+        return self._metric(Gauge, name, documentation, labels)
+
+    def _metric(self, kind, name: str, documentation: str, labels: list[str]):
+        with self._lock:
+            metric = self._extra.get(name)
+            if metric is None:
+                metric = kind(name, documentation, labels, registry=self.registry)
+                self._extra[name] = metric
+            return metric
 
     def render(self) -> tuple[bytes, str]:
         return generate_latest(self.registry), CONTENT_TYPE_LATEST

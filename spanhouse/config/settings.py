@@ -4,9 +4,13 @@ the default (DESIGN.md, "Ports and flags")."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 
-from spanhouse.config.loader import load_yaml, parse_go_duration
+from urllib.parse import quote
+
+from spanhouse.config.collector import CollectorConfig, parse_collector
+from spanhouse.config.document import load_document
+from spanhouse.config.section import Section
 from spanhouse.errors import ConfigError
 
 MIB = 1024 * 1024
@@ -14,9 +18,11 @@ MIB = 1024 * 1024
 
 @dataclass(frozen=True)
 class ServeSettings:
-    grpc: str = "0.0.0.0:4317"
-    http: str = "0.0.0.0:4318"
-    zipkin: str = "0.0.0.0:9411"
+    # A receiver address of None: not in the config's pipeline (not started unless its flag
+    # is given).
+    grpc: str | None = "0.0.0.0:4317"
+    http: str | None = "0.0.0.0:4318"
+    zipkin: str | None = "0.0.0.0:9411"
     ui: str = "0.0.0.0:16686"
     data: str = "./spanhouse-data"
     config: str | None = None
@@ -28,6 +34,10 @@ class ServeSettings:
     create_schema: bool = True
     max_request_bytes: int = 16 * MIB
     max_queue_spans: int = 200_000
+    table_engine: str = "MergeTree()"
+    # The parsed collector config (receivers, processors, exporters of the traces pipeline);
+    # None: the default pipeline (every receiver, no processor, the store).
+    collector: CollectorConfig | None = None
 
     @property
     def effective_store_endpoint(self) -> str:
@@ -37,46 +47,64 @@ class ServeSettings:
         return replace(self, **{k: v for k, v in overrides.items() if v is not None})
 
 
-def _get(doc: dict, *keys):
-    node = doc
-    for key in keys:
-        if not isinstance(node, dict) or key not in node:
-            return None
-        node = node[key]
-    return node
+CLICKHOUSE_FIELDS = (
+    "endpoint", "database", "traces_table_name", "ttl", "create_schema", "username", "password",
+    "timeout", "table_engine", "cluster_name", "async_insert", "compress", "connection_params",
+    "logs_table_name", "metrics_tables", "metrics_table_name", "sending_queue", "retry_on_failure",
+)
 
 
 def settings_from_config(path: str) -> ServeSettings:
-    """Read what ``serve`` needs from a collector YAML file (receivers' endpoints and the
-    ``clickhouse`` exporter)."""
-    doc = load_yaml(path)
-    values: dict = {"config": path}
-    grpc = _get(doc, "receivers", "otlp", "protocols", "grpc", "endpoint")
-    http = _get(doc, "receivers", "otlp", "protocols", "http", "endpoint")
-    zipkin = _get(doc, "receivers", "zipkin", "endpoint")
-    for key, value in (("grpc", grpc), ("http", http), ("zipkin", zipkin)):
-        if value is not None:
-            values[key] = str(value)
-    ch = _get(doc, "exporters", "clickhouse")
-    if isinstance(ch, dict):
-        if ch.get("endpoint"):
-            endpoint = str(ch["endpoint"])
-            if not endpoint.startswith(("chdb://", "http://", "https://")):
-                raise ConfigError(
-                    f"{path}: exporters.clickhouse.endpoint {endpoint!r} is not supported; "
-                    "use chdb://PATH (embedded) or http(s)://host:8123")
-            values["store_endpoint"] = endpoint
-        for key, attr in (("database", "database"), ("traces_table_name", "table")):
-            if ch.get(key):
-                values[attr] = str(ch[key])
-        if ch.get("ttl") not in (None, "", 0):
-            try:
-                values["ttl_days"] = math.ceil(parse_go_duration(ch["ttl"]) / 86400)
-            except ValueError as exc:
-                raise ConfigError(f"{path}: exporters.clickhouse.ttl: {exc}; e.g. ttl: 72h") from None
-        if "create_schema" in ch:
-            if not isinstance(ch["create_schema"], bool):
-                raise ConfigError(f"{path}: exporters.clickhouse.create_schema must be true or false")
-            values["create_schema"] = ch["create_schema"]
-    known = {f.name for f in fields(ServeSettings)}
-    return ServeSettings(**{k: v for k, v in values.items() if k in known})
+    """Read a collector YAML file: check its structure and pipeline, and take what ``serve``
+    needs (the receivers' endpoints and the ``clickhouse`` exporter, which is the store)."""
+    doc = load_document(path)
+    collector = parse_collector(doc)
+    values: dict = {"config": path, "collector": collector}
+    ends = collector.endpoints
+    for key in ("grpc", "http", "zipkin"):
+        values[key] = getattr(ends, key)
+    if ends.max_request_bytes:
+        values["max_request_bytes"] = ends.max_request_bytes
+    store = next((c for c in collector.exporters if c.type == "clickhouse"), None)
+    if store is not None:
+        try:
+            values.update(_store_settings(store.section()))
+        except ConfigError as exc:
+            raise doc.locate(exc) from None
+    return ServeSettings(**values)
+
+
+def _store_settings(s: Section) -> dict:
+    s.allow(*CLICKHOUSE_FIELDS)
+    values: dict = {}
+    endpoint = s.string("endpoint", "")
+    if endpoint:
+        if not endpoint.startswith(("chdb://", "http://", "https://")):
+            raise ConfigError(f"{endpoint!r} is not supported; use chdb://PATH (embedded) or "
+                              "http(s)://host:8123", s.key_of("endpoint"))
+        user, password = s.string("username", ""), s.string("password", "")
+        if user and endpoint.startswith("http") and "@" not in endpoint:
+            scheme, rest = endpoint.split("://", 1)
+            credentials = f"{quote(user)}:{quote(password)}" if password else quote(user)
+            endpoint = f"{scheme}://{credentials}@{rest}"
+        values["store_endpoint"] = endpoint
+    values["database"] = s.string("database", "default")
+    values["table"] = s.string("traces_table_name", "otel_traces")
+    ttl = s.raw("ttl")
+    if ttl not in (None, "", 0):
+        values["ttl_days"] = math.ceil(s.duration("ttl") / 86400)
+    values["create_schema"] = s.boolean("create_schema", True)
+    values["table_engine"] = s.string("table_engine", "MergeTree()") if not isinstance(
+        s.raw("table_engine"), dict) else _engine(s.section("table_engine"))
+    if s.string("cluster_name", ""):
+        raise ConfigError("ON CLUSTER schemas are not created by Spanhouse yet; create the tables "
+                          "with the collector's DDL and set create_schema: false",
+                          s.key_of("cluster_name"))
+    return values
+
+
+def _engine(s: Section) -> str:
+    s.allow("name", "params")
+    name = s.string("name", "MergeTree")
+    params = s.string("params", "")
+    return f"{name}({params})"

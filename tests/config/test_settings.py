@@ -39,7 +39,7 @@ def test_file_overrides_defaults_and_flags_override_file(tmp_path, monkeypatch):
     s = settings_from_config(str(path))
     assert s.grpc == "127.0.0.1:5317"  # the ${env:VAR:-default} default
     assert s.http == "127.0.0.1:5318"
-    assert s.zipkin == ServeSettings().zipkin
+    assert s.zipkin is None  # not in the pipeline: not started unless --zipkin is given
     assert s.effective_store_endpoint == "http://ch.example:8123"
     assert (s.database, s.table, s.ttl_days) == ("otel", "my_traces", 3)
     s2 = s.with_overrides(grpc="0.0.0.0:7000", http=None)
