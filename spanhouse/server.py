@@ -100,8 +100,10 @@ class SpanhouseServer:
         addresses = {name: split_host_port(getattr(s, name), f"--{name}") for name in names}
         loop = asyncio.get_running_loop()
 
-        open_writer, open_reader = await loop.run_in_executor(None, self._open_store)
-        pipeline = self.build_pipeline(open_writer)
+        # Build (and so validate) every component before touching the store or a port.
+        opened: dict = {}
+        pipeline = self.build_pipeline(lambda: opened["writer"]())
+        opened["writer"], open_reader = await loop.run_in_executor(None, self._open_store)
         await loop.run_in_executor(None, pipeline.start)
         ingest = Ingest(pipeline, self.telemetry)
         readers = Pool(open_reader, size=4)

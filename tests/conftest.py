@@ -82,18 +82,23 @@ class ServerProcess:
             raise AssertionError("spanhouse serve did not stop in time:\n" + "".join(self.output))
 
 
-def stored_span_counts(data_dir: Path) -> dict[str, int]:
-    """Spans per trace id in a (stopped) server's embedded store, read in a separate process
+def store_query(data_dir: Path, sql: str) -> list[list]:
+    """Rows of ``sql`` over a (stopped) server's embedded store, run in a separate process
     (chDB opens one data directory per process)."""
     script = (
         "import json, sys, clickhouse_connect\n"
         "c = clickhouse_connect.get_client(dsn='chdb://' + sys.argv[1])\n"
-        "rows = c.query('SELECT TraceId, count() FROM default.otel_traces GROUP BY TraceId').result_rows\n"
-        "print(json.dumps(dict(rows)))\n")
-    out = subprocess.run([sys.executable, "-c", script, str(Path(data_dir).resolve())],
+        "print(json.dumps([list(r) for r in c.query(sys.argv[2]).result_rows], default=str))\n")
+    out = subprocess.run([sys.executable, "-c", script, str(Path(data_dir).resolve()), sql],
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout)
+
+
+def stored_span_counts(data_dir: Path) -> dict[str, int]:
+    """Spans per trace id in a (stopped) server's embedded store."""
+    rows = store_query(data_dir, "SELECT TraceId, count() FROM default.otel_traces GROUP BY TraceId")
+    return {trace_id: count for trace_id, count in rows}
 
 
 def start_server(data_dir: Path, *extra: str, env: dict | None = None, timeout: float = 60) -> ServerProcess:

@@ -1,6 +1,9 @@
 """The docs stay in step with the code."""
 
+import re
 from pathlib import Path
+
+import pytest
 
 from scripts.cli_reference import render
 
@@ -19,3 +22,26 @@ def test_readme_quick_start_is_the_two_commands():
     assert commands == ["make demo", "make test"]
     makefile = (REPO / "Makefile").read_text()
     assert "\ndemo:" in makefile and "\ntest:" in makefile
+
+
+def _yaml_configs() -> list[tuple[str, str]]:
+    """Every ```yaml block of README.md and docs/*.md that is a whole config (has service:)."""
+    found = []
+    for path in [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]:
+        for block in re.findall(r"```yaml\n(.*?)```", path.read_text(encoding="utf-8"), re.S):
+            if "\nservice:" in "\n" + block:
+                found.append((path.name, block))
+    return found
+
+
+@pytest.mark.parametrize("name,block", _yaml_configs())
+def test_config_examples_in_the_docs_are_valid(tmp_path, name, block):
+    from spanhouse.config.check import check_config
+
+    path = tmp_path / "example.yaml"
+    path.write_text(block)
+    assert "valid" in check_config(str(path))
+
+
+def test_the_docs_have_config_examples():
+    assert any(name == "README.md" for name, _ in _yaml_configs())

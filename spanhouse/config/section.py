@@ -19,7 +19,10 @@ _MISSING = object()
 
 def suggest(name: str, known: Iterable[str]) -> str:
     """`` (did you mean "x"?)`` for the closest known name, or an empty string."""
-    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    known = list(known)
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    if not close and len(name) >= 3:  # an abbreviation: "tail" for "tail_sampling"
+        close = [k for k in known if k.startswith(name)][:1]
     return f' (did you mean "{close[0]}"?)' if close else ""
 
 

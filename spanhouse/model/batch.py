@@ -18,6 +18,8 @@ Conventions (all decoders MUST follow them):
 
 from __future__ import annotations
 
+import sys
+from array import array
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
@@ -221,6 +223,28 @@ class SpanBatch:
             out.extend(batch)
         return out
 
+    def compact(self) -> "SpanBatch":
+        """Shrink this batch in place for a long stay in memory (the tail-sampling buffer):
+        equal strings become one shared object (attribute keys are interned, values, trace
+        ids, names and parent ids deduplicated), and integer columns are packed into
+        ``array('q')``. Values are unchanged; returns self."""
+        shared: dict[str, str] = {}
+        keep = shared.setdefault
+        for cols in (self.attributes, self.event_attributes, self.link_attributes):
+            cols.keys[:] = [sys.intern(k) for k in cols.keys]
+            cols.values[:] = [keep(v, v) for v in cols.values]
+            cols.types = array("b", cols.types)
+        for name in ("trace_id", "parent_span_id", "name", "trace_state", "status_message",
+                     "event_name"):
+            column = getattr(self, name)
+            column[:] = [keep(v, v) for v in column]
+        for name in _PACKED_INTS:
+            try:  # unsigned 64-bit holds every OTLP fixed64/uint32 value
+                setattr(self, name, array("Q", getattr(self, name)))
+            except (OverflowError, TypeError):  # e.g. a negative enum from JSON: keep the list
+                pass
+        return self
+
     def adjusted_counts(self) -> list[float]:
         """Per span: how many real spans it stands for (1 unless sampling recorded otherwise)."""
         return list(self.adjusted_count) if self.adjusted_count else [1.0] * len(self)
@@ -236,6 +260,11 @@ _SPAN_SCALARS = (
     "trace_id", "span_id", "parent_span_id", "trace_state", "flags", "name", "kind",
     "start_ns", "end_ns", "status_code", "status_message", "dropped_attributes_count",
     "dropped_events_count", "dropped_links_count", "resource_index", "scope_index",
+)
+_PACKED_INTS = (
+    "flags", "kind", "start_ns", "end_ns", "status_code", "dropped_attributes_count",
+    "dropped_events_count", "dropped_links_count", "resource_index", "scope_index",
+    "event_time_ns",
 )
 _EVENT_SCALARS = ("event_time_ns", "event_name", "event_dropped_attributes_count")
 _LINK_SCALARS = (
