@@ -61,6 +61,8 @@ _UNIT_SECONDS = {"h": 3600, "m": 60, "s": 1, "ms": 1e-3, "us": 1e-6, "µs": 1e-6
 def parse_go_duration(value: str) -> float:
     """Seconds in a Go duration string such as ``72h``, ``1m30s`` or ``250ms``."""
     text = str(value).strip()
+    if text == "0":  # Go's time.ParseDuration accepts a bare zero
+        return 0.0
     if not text or not _GO_DURATION.match(text):
         raise ValueError(f"{value!r} is not a duration like 72h, 30s or 250ms")
     return sum(float(n) * _UNIT_SECONDS[u]
