@@ -13,6 +13,7 @@ import random
 import time
 from pathlib import Path
 
+import pytest
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
@@ -22,14 +23,21 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from tests.conftest import REPO, store_query
 
+# The seed article lives beside the repository in the team's work area; the test uses a
+# verbatim copy of its ``processors:`` block (checked against the article when it is there).
 SEED = REPO.parent / "shared" / "seed" / "000_ee07960517c6112b.txt"
+SEED_BLOCK = REPO / "tests" / "fixtures" / "seed_processors.yaml"
 N_TRACES, N_ERRORS, N_SLOW = 3000, 300, 90
 
 
 def seed_processors_block() -> str:
-    """The seed's ``processors:`` block, verbatim (from the line after the config's file name
-    comment to the end of the tail_sampling policies)."""
-    lines = Path(SEED).read_text(encoding="utf-8").splitlines()
+    """The seed's ``processors:`` block, verbatim."""
+    return SEED_BLOCK.read_text(encoding="utf-8").rstrip()
+
+
+def block_from_article(path: Path) -> str:
+    """The ``processors:`` block cut from the seed article (to the end of the policies)."""
+    lines = Path(path).read_text(encoding="utf-8").splitlines()
     start = lines.index("processors:")
     end = start + 1
     while end < len(lines) and (lines[end].startswith(" ") or not lines[end].strip()):
@@ -48,6 +56,12 @@ class SeededIds(IdGenerator):
 
     def generate_trace_id(self) -> int:
         return self.random.getrandbits(128) or 1
+
+
+@pytest.mark.skipif(not SEED.exists(), reason="the seed article is not beside this checkout "
+                    "(CI clones the repository alone); the fixture copy is used instead")
+def test_fixture_is_the_seed_block_verbatim():
+    assert seed_processors_block() == block_from_article(SEED)
 
 
 def write_config(tmp_path: Path) -> Path:

@@ -1,0 +1,179 @@
+"""The query service's contract: frozen parameter and result types.
+
+Every reader of the store (``QueryService`` in ``spanhouse.query.service``) takes these
+parameters and returns these results; the HTTP APIs (Jaeger classic, api_v3, ``/api/v1``) and
+the CLI only translate to and from them. Times are Unix nanoseconds, durations nanoseconds.
+
+Conventions:
+
+- A *trace's duration* is its root span's duration when the trace has a root (a span without
+  parent), else last span end - first span start.
+- A *trace's start* is its earliest span start.
+- An *error* is a span whose status code is Error.
+- *Estimated* counts weight each stored span (or trace, by its root or earliest span) by its
+  ``AdjustedCount`` (1 when nothing was sampled): a trace kept at 5% counts as 20.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal, Protocol
+
+if TYPE_CHECKING:  # pragma: no cover
+    from spanhouse.model.span import SpanRecord
+
+SORTS = ("recent", "slowest", "most_spans", "most_errors")
+STATUSES = ("error", "ok", "unset")
+MAX_LIMIT = 10_000
+
+
+@dataclass(frozen=True)
+class AttributeFilter:
+    """``key == value`` (``op="eq"``), ``key`` present (``"exists"``) or ``key`` matching the
+    RE2 regular expression ``value`` (``"regex"``), on a span attribute or, where said, the
+    resource attributes of the span. Several filters are ANDed (each may match any span of
+    the trace)."""
+
+    key: str
+    value: str = ""
+    op: Literal["eq", "exists", "regex"] = "eq"
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    start_ns: int
+    end_ns: int
+    service: str | None = None
+    operation: str | None = None
+    attributes: tuple[AttributeFilter, ...] = ()
+    status: Literal["error", "ok", "unset"] | None = None
+    # Span-level durations (Jaeger's minDuration/maxDuration): some span of the trace that
+    # matches service/operation lasts within the range.
+    span_min_duration_ns: int | None = None
+    span_max_duration_ns: int | None = None
+    # Trace-level durations: the trace's duration (see module docstring) within the range.
+    trace_min_duration_ns: int | None = None
+    trace_max_duration_ns: int | None = None
+    limit: int = 20
+    sort: Literal["recent", "slowest", "most_spans", "most_errors"] = "recent"
+
+
+@dataclass(frozen=True)
+class TraceSummary:
+    trace_id: str
+    root_service: str
+    root_operation: str
+    start_ns: int
+    duration_ns: int
+    span_count: int
+    error_count: int
+    services: tuple[str, ...]
+    estimated_count: float = 1.0      # the trace's adjusted count (its root's, else earliest span's)
+
+    def to_json(self) -> dict:
+        """The trace summary of DESIGN.md (the CLI's ``--json`` and ``/api/v1``)."""
+        return {
+            "trace_id": self.trace_id,
+            "root_service": self.root_service,
+            "root_operation": self.root_operation,
+            "start": rfc3339(self.start_ns),
+            "duration_ms": round(self.duration_ns / 1e6, 3),
+            "span_count": self.span_count,
+            "error_count": self.error_count,
+            "services": list(self.services),
+            "estimated_count": self.estimated_count,
+        }
+
+
+@dataclass(frozen=True)
+class ServiceErrors:
+    service: str
+    error_spans: int                  # stored spans of the service with status Error
+    error_traces: int                 # distinct traces with such a span
+    requests: int                     # stored entry spans of the service (SERVER/CONSUMER, or roots)
+    error_rate: float                 # error entry spans / requests (0 when no requests)
+    estimated_error_spans: float
+    estimated_requests: float
+    estimated_error_rate: float
+    origin_spans: int                 # error spans none of whose children is an error
+    role: Literal["origin", "propagates", "both"]
+    top_messages: tuple[tuple[str, int], ...] = ()
+    top_operations: tuple[tuple[str, int], ...] = ()
+
+    def to_json(self) -> dict:
+        return {
+            "service": self.service, "error_spans": self.error_spans,
+            "error_traces": self.error_traces, "requests": self.requests,
+            "error_rate": self.error_rate, "estimated_error_spans": self.estimated_error_spans,
+            "estimated_requests": self.estimated_requests,
+            "estimated_error_rate": self.estimated_error_rate, "origin_spans": self.origin_spans,
+            "role": self.role,
+            "top_messages": [{"message": m, "count": c} for m, c in self.top_messages],
+            "top_operations": [{"operation": o, "count": c} for o, c in self.top_operations],
+        }
+
+
+@dataclass(frozen=True)
+class Dependency:
+    parent: str                       # calling service
+    child: str                        # called service
+    call_count: int                   # child spans whose parent span belongs to ``parent``
+    error_count: int                  # of those, with status Error
+
+    def to_json(self) -> dict:
+        return {"parent": self.parent, "child": self.child, "callCount": self.call_count,
+                "errorCount": self.error_count}
+
+
+@dataclass(frozen=True)
+class Operation:
+    name: str
+    span_kind: str                    # "server", "client", ... ("" when unspecified), as Jaeger
+
+
+def rfc3339(ns: int) -> str:
+    """Nanoseconds -> ``2026-11-24T10:31:00.123456Z`` (UTC, microseconds)."""
+    return _dt.datetime.fromtimestamp(ns / 1e9, _dt.timezone.utc).isoformat(
+        timespec="microseconds").replace("+00:00", "Z")
+
+
+class QueryAPI(Protocol):
+    """What the store's reader offers (implemented by ``spanhouse.query.service.QueryService``).
+
+    Contract (MUST): every value from a caller reaches SQL as a bound parameter, never as text;
+    a bad value raises ``spanhouse.errors.InvalidInput`` (the APIs answer 400); a store failure
+    raises ``StoreError`` (503). Methods are synchronous and thread-safe (the HTTP app calls
+    them from its thread pool); results are new objects owned by the caller.
+    """
+
+    def get_trace(self, trace_id: str) -> list["SpanRecord"]:
+        """The spans of one trace ordered by start time; [] when unknown."""
+
+    def services(self) -> list[str]:
+        """Every service name in the store, sorted."""
+
+    def operations(self, service: str | None = None, span_kind: str | None = None) -> list[Operation]:
+        """Span names (with kind) of one service, or of all services; sorted by name."""
+
+    def search(self, query: SearchQuery) -> list[TraceSummary]:
+        """Traces matching ``query`` in ``query.sort`` order, at most ``query.limit``."""
+
+    def find_traces(self, query: SearchQuery) -> list[list["SpanRecord"]]:
+        """Like ``search`` but whole traces (for Jaeger's /api/traces)."""
+
+    def slowest(self, start_ns: int, end_ns: int, service: str | None = None,
+                operation: str | None = None, attributes: tuple[AttributeFilter, ...] = (),
+                limit: int = 20) -> list[TraceSummary]:
+        """Traces that started in the window, slowest first (trace duration)."""
+
+    def errors_by_service(self, start_ns: int, end_ns: int) -> list[ServiceErrors]:
+        """Per service with errors in the window, most error spans first."""
+
+    def find_by_attribute(self, key: str, value: str, at_ns: int, window_ns: int,
+                          limit: int = 20) -> list[TraceSummary]:
+        """Traces with a span (or its resource) whose attribute ``key`` equals ``value``,
+        starting within ``at_ns ± window_ns``, nearest to ``at_ns`` first."""
+
+    def dependencies(self, start_ns: int, end_ns: int) -> list[Dependency]:
+        """Service-to-service calls in the window (parent span's service -> child's)."""
