@@ -7,6 +7,7 @@ import sys
 
 import click
 
+from spanhouse.cli_query import register
 from spanhouse.config.settings import MIB, ServeSettings, settings_from_config
 from spanhouse.errors import ConfigError, InvalidInput, SpanhouseError
 
@@ -68,6 +69,8 @@ def config_check(file) -> None:
     except SpanhouseError as exc:
         _fail(exc)
 
+
+register(main)
 
 if __name__ == "__main__":
     main()

@@ -24,7 +24,7 @@ from spanhouse.receivers import otlp_grpc, otlp_http, zipkin
 from spanhouse.receivers.ingest import Ingest
 from spanhouse.store.connection import open_client
 from spanhouse.store.pool import Pool
-from spanhouse.store.reader import TraceReader
+from spanhouse.query.service import QueryService
 from spanhouse.store.schema import create_schema
 from spanhouse.store.writer import TraceWriter
 from spanhouse.telemetry import Telemetry
@@ -81,7 +81,7 @@ class SpanhouseServer:
             return TraceWriter(open_client(endpoint, s.database), s.database, s.table)
 
         def open_reader():
-            return TraceReader(open_client(endpoint, s.database), s.database, s.table)
+            return open_client(endpoint, s.database)
 
         return open_writer, open_reader
 
@@ -107,6 +107,7 @@ class SpanhouseServer:
         await loop.run_in_executor(None, pipeline.start)
         ingest = Ingest(pipeline, self.telemetry)
         readers = Pool(open_reader, size=4)
+        query = QueryService(readers, s.database, s.table)
 
         grpc_server = None
         if "grpc" in addresses:
@@ -121,7 +122,7 @@ class SpanhouseServer:
         http_servers = {
             "http": ("OTLP/HTTP  ", lambda: otlp_http.create_app(ingest, s.max_request_bytes)),
             "zipkin": ("Zipkin v2  ", lambda: zipkin.create_app(ingest, s.max_request_bytes)),
-            "ui": ("Query/UI   ", lambda: create_ui_app(readers, self.telemetry, lambda: self.ready)),
+            "ui": ("Query/UI   ", lambda: create_ui_app(query, self.telemetry, lambda: self.ready)),
         }
         http_servers = {k: v for k, v in http_servers.items() if k in addresses}
         servers: list[_Uvicorn] = []

@@ -1,7 +1,12 @@
-"""The HTTP app on the UI port: health, metrics and the query API.
+"""The HTTP app on the UI port: health, metrics, and the query APIs.
 
-Store calls run on Starlette's thread pool (``run_in_threadpool``) with a reader borrowed from
-a pool, so the event loop never waits on ClickHouse.
+- Jaeger's classic JSON API (``/api/services``, ``/api/traces``, ...) and api_v3 (``/api/v3/...``),
+  so Grafana's Jaeger data source and the Jaeger UI work unchanged;
+- Spanhouse's own ``/api/v1/...`` (the three queries, search, trace, dependencies) described by
+  ``/openapi.json``.
+
+Every store call runs on Starlette's thread pool (``run_in_threadpool``) through the
+synchronous ``QueryAPI``, so the event loop never waits on ClickHouse.
 """
 
 from __future__ import annotations
@@ -10,14 +15,13 @@ from typing import Callable
 
 import orjson
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from spanhouse.api.jaeger_json import envelope, trace_to_jaeger
-from spanhouse.errors import InvalidInput, StoreError
-from spanhouse.store.pool import Pool
+from spanhouse.api import jaeger, jaeger_v3, v1
+from spanhouse.api.jaeger_json import envelope
+from spanhouse.query.model import QueryAPI
 from spanhouse.telemetry import Telemetry
 
 
@@ -29,7 +33,7 @@ def jaeger_error(status_code: int, message: str) -> Response:
     return json_response(envelope(None, errors=[{"code": status_code, "msg": message}]), status_code)
 
 
-def create_app(readers: Pool, telemetry: Telemetry, is_ready: Callable[[], bool]) -> Starlette:
+def create_app(query: QueryAPI, telemetry: Telemetry, is_ready: Callable[[], bool]) -> Starlette:
     async def healthz(request: Request) -> Response:
         if is_ready():
             return PlainTextResponse("ok")
@@ -39,24 +43,10 @@ def create_app(readers: Pool, telemetry: Telemetry, is_ready: Callable[[], bool]
         body, content_type = telemetry.render()
         return Response(body, media_type=content_type)
 
-    def fetch_trace(trace_id: str):
-        with readers.borrow() as reader:
-            return reader.get_trace(trace_id)
-
-    async def get_trace(request: Request) -> Response:
-        trace_id = request.path_params["trace_id"].lower()
-        try:
-            spans = await run_in_threadpool(fetch_trace, trace_id)
-        except InvalidInput as exc:
-            return jaeger_error(400, str(exc))
-        except StoreError as exc:
-            return jaeger_error(503, str(exc))
-        if not spans:
-            return jaeger_error(404, "trace not found")
-        return json_response(envelope([trace_to_jaeger(spans)]))
-
     return Starlette(routes=[
         Route("/healthz", healthz),
         Route("/metrics", metrics),
-        Route("/api/traces/{trace_id}", get_trace),
+        *jaeger.routes(query),
+        *jaeger_v3.routes(query),
+        *v1.routes(query),
     ])
