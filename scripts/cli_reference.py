@@ -15,8 +15,10 @@ def render() -> str:
              "Generated from `spanhouse --help` by `scripts/cli_reference.py`; do not edit by hand.", ""]
 
     def walk(command: click.Command, path: list[str], parent: click.Context | None) -> None:
-        ctx = click.Context(command, info_name=path[-1], parent=parent, terminal_width=100,
-                            max_content_width=100)
+        # make_context applies the group's context_settings (e.g. -h as well as --help),
+        # as the real command line does.
+        ctx = command.make_context(path[-1], [], parent=parent, resilient_parsing=True,
+                                   terminal_width=100, max_content_width=100)
         parts.extend([f"## `{' '.join(path)}`", "", "```", command.get_help(ctx), "```", ""])
         if isinstance(command, click.Group):
             for name in command.list_commands(ctx):
