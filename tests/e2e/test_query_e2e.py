@@ -239,3 +239,20 @@ def test_trace_waterfall_and_server_hint(shop_server, tmp_path):
                            "http://127.0.0.1:9"], capture_output=True, text=True, timeout=60, cwd=REPO)
     assert dead.returncode == 1
     assert dead.stderr.strip().count("\n") == 0 and "spanhouse serve" in dead.stderr
+
+
+def test_jaeger_api_v3(shop_server):
+    server, shop, ids = shop_server
+    assert set(server.get("/api/v3/services").json()["services"]) == {
+        "api-gateway", "product-service", "checkout", "payment"}
+    body = server.get(f"/api/v3/traces/{ids['errors'][0]}").json()
+    spans = [span for rs in body["result"]["resourceSpans"] for ss in rs["scopeSpans"]
+             for span in ss["spans"]]
+    assert len(spans) == 3 and {s["traceId"] for s in spans} == {ids["errors"][0]}
+    assert {s["status"].get("code") for s in spans} == {2}
+    found = server.get("/api/v3/traces", params={
+        "query.service_name": "payment", "query.start_time_min": "2000-01-01T00:00:00Z",
+        "query.start_time_max": "2100-01-01T00:00:00Z"}).json()
+    trace_ids = {s["traceId"] for rs in found["result"]["resourceSpans"]
+                 for ss in rs["scopeSpans"] for s in ss["spans"]}
+    assert trace_ids == set(ids["errors"])
