@@ -15,6 +15,10 @@ def render() -> str:
              "Generated from `spanhouse --help` by `scripts/cli_reference.py`; do not edit by hand.", ""]
 
     def walk(command: click.Command, path: list[str], parent: click.Context | None) -> None:
+        # Click caches each command's help option from the first context it saw (a test's
+        # CliRunner may have built one without the group's settings): rebuild it here.
+        if hasattr(command, "_help_option"):
+            command._help_option = None
         # make_context applies the group's context_settings (e.g. -h as well as --help),
         # as the real command line does.
         ctx = command.make_context(path[-1], [], parent=parent, resilient_parsing=True,

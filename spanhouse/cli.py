@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from spanhouse.cli_query import register
+from spanhouse import cli_analysis_bottleneck, cli_query
 from spanhouse.config.settings import MIB, ServeSettings, settings_from_config
 from spanhouse.errors import ConfigError, InvalidInput, SpanhouseError
 
@@ -70,7 +70,8 @@ def config_check(file) -> None:
         _fail(exc)
 
 
-register(main)
+cli_query.register(main)
+cli_analysis_bottleneck.register(main)
 
 if __name__ == "__main__":
     main()

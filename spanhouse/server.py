@@ -24,6 +24,7 @@ from spanhouse.receivers import otlp_grpc, otlp_http, zipkin
 from spanhouse.receivers.ingest import Ingest
 from spanhouse.store.connection import open_client
 from spanhouse.store.pool import Pool
+from spanhouse.analysis.store import AnalysisStore
 from spanhouse.query.service import QueryService
 from spanhouse.store.schema import create_schema
 from spanhouse.store.writer import TraceWriter
@@ -108,6 +109,7 @@ class SpanhouseServer:
         ingest = Ingest(pipeline, self.telemetry)
         readers = Pool(open_reader, size=4)
         query = QueryService(readers, s.database, s.table)
+        analysis = AnalysisStore(readers, s.database, s.table, query)
 
         grpc_server = None
         if "grpc" in addresses:
@@ -122,7 +124,7 @@ class SpanhouseServer:
         http_servers = {
             "http": ("OTLP/HTTP  ", lambda: otlp_http.create_app(ingest, s.max_request_bytes)),
             "zipkin": ("Zipkin v2  ", lambda: zipkin.create_app(ingest, s.max_request_bytes)),
-            "ui": ("Query/UI   ", lambda: create_ui_app(query, self.telemetry, lambda: self.ready)),
+            "ui": ("Query/UI   ", lambda: create_ui_app(query, self.telemetry, lambda: self.ready, analysis)),
         }
         http_servers = {k: v for k, v in http_servers.items() if k in addresses}
         servers: list[_Uvicorn] = []

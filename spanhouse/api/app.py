@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
+from spanhouse.analysis.store import AnalysisStore
 from spanhouse.api import jaeger, jaeger_v3, v1
 from spanhouse.api.jaeger_json import envelope
 from spanhouse.query.model import QueryAPI
@@ -33,7 +34,8 @@ def jaeger_error(status_code: int, message: str) -> Response:
     return json_response(envelope(None, errors=[{"code": status_code, "msg": message}]), status_code)
 
 
-def create_app(query: QueryAPI, telemetry: Telemetry, is_ready: Callable[[], bool]) -> Starlette:
+def create_app(query: QueryAPI, telemetry: Telemetry, is_ready: Callable[[], bool],
+               analysis: AnalysisStore | None = None) -> Starlette:
     async def healthz(request: Request) -> Response:
         if is_ready():
             return PlainTextResponse("ok")
@@ -48,5 +50,12 @@ def create_app(query: QueryAPI, telemetry: Telemetry, is_ready: Callable[[], boo
         Route("/metrics", metrics),
         *jaeger.routes(query),
         *jaeger_v3.routes(query),
-        *v1.routes(query),
+        *(_analysis_routes(analysis) if analysis is not None else []),
+        *v1.routes(query),  # last: it ends with the 404 for any other /api/v1 path
     ])
+
+
+def _analysis_routes(analysis: AnalysisStore) -> list:
+    from spanhouse.api import v1_bottleneck
+
+    return [*v1_bottleneck.routes(analysis)]

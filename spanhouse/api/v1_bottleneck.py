@@ -1,0 +1,116 @@
+"""``/api/v1/bottleneck``: the critical path and bottleneck of one trace, and the bottlenecks of
+an endpoint (``spanhouse.analysis.bottleneck``).
+
+- ``GET /api/v1/bottleneck/{trace_id}``: ``data`` is ``TraceBottleneck.to_json()``; 404 when
+  the trace is unknown.
+- ``GET /api/v1/bottleneck?endpoint=SERVICE%20OPERATION`` (or ``service=`` and
+  ``operation=``), with ``since=`` (default 1h) or ``start=``/``end=``, and ``max_traces=``
+  (default 2000): ``data`` is ``EndpointBottlenecks.to_json()``. ``endpoint`` splits at its
+  first space: the service, then the operation (root span name).
+
+Same conventions as ``spanhouse.api.v1``: ``{"data": ..., "query": {effective parameters}}``,
+errors ``{"error": {"status", "message"}}`` (400 bad or unknown parameter, 404 unknown trace,
+503 store failure); the analyses run on the thread pool. Mount these routes before
+``v1.routes`` (whose last route answers 404 for every other ``/api/v1/...`` path).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+import re
+from typing import Any, Awaitable, Callable
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from spanhouse.analysis import bottleneck
+from spanhouse.api.v1 import (PREFIX, Params, check_text, error_response, json_response,
+                              parse_trace_id, window, window_echo)
+from spanhouse.errors import InvalidInput, NotFound, StoreError
+
+log = logging.getLogger(__name__)
+
+TRACE_PATH = f"{PREFIX}/bottleneck/{{trace_id}}"
+ENDPOINT_PATH = f"{PREFIX}/bottleneck"
+PARAMETERS: dict[str, tuple[str, ...]] = {
+    TRACE_PATH: (),
+    ENDPOINT_PATH: ("endpoint", "service", "operation", "since", "start", "end", "max_traces"),
+}
+_COUNT = re.compile(r"^\d{1,9}$")
+
+Clock = Callable[[], _dt.datetime]
+Handler = Callable[[Request, Params], Awaitable[tuple[Any, dict]]]
+
+
+def parse_endpoint(params: Params) -> tuple[str, str]:
+    """(service, operation) from ``endpoint=SERVICE OPERATION`` or ``service``+``operation``."""
+    endpoint = check_text("endpoint", params.get("endpoint"))
+    service = check_text("service", params.get("service"))
+    operation = check_text("operation", params.get("operation"))
+    if endpoint is not None:
+        if service is not None or operation is not None:
+            raise InvalidInput("give either endpoint or service and operation, not both")
+        service, _, operation = endpoint.strip().partition(" ")
+        operation = operation.strip()
+        if not service or not operation:
+            raise InvalidInput("endpoint: expected the root service, a space and the root "
+                               "operation, e.g. endpoint=api-gateway GET /checkout")
+        return service, operation
+    if service is None or operation is None:
+        raise InvalidInput("bottleneck needs endpoint=SERVICE OPERATION (e.g. "
+                           "endpoint=api-gateway GET /checkout) or service and operation")
+    return service, operation
+
+
+def parse_max_traces(text: str | None) -> int:
+    if text is None:
+        return bottleneck.DEFAULT_MAX_TRACES
+    if not _COUNT.match(text) or not 1 <= int(text) <= bottleneck.MAX_TRACES:
+        raise InvalidInput(f"max_traces: expected a whole number from 1 to {bottleneck.MAX_TRACES}")
+    return int(text)
+
+
+def _endpoint(path: str, handler: Handler) -> Route:
+    accepted = PARAMETERS[path]
+
+    async def endpoint(request: Request) -> Response:
+        try:
+            params = Params(request.query_params.multi_items(), accepted)
+            data, query = await handler(request, params)
+        except InvalidInput as exc:
+            return error_response(400, str(exc))
+        except NotFound as exc:
+            return error_response(404, str(exc))
+        except StoreError as exc:
+            return error_response(503, str(exc))
+        except Exception:  # the boundary: a JSON 500, never a traceback to the client
+            log.exception("GET %s failed", request.url.path)
+            return error_response(500, "internal error (see the server log)")
+        return json_response({"data": data, "query": query})
+
+    return Route(path, endpoint, methods=["GET"])
+
+
+def routes(store, clock: Clock | None = None) -> list[Route]:
+    """The two bottleneck routes over ``store`` (an ``AnalysisStore``); ``clock`` (an aware
+    ``datetime`` factory; default: local now) fixes "now" for tests."""
+    now: Clock = clock or (lambda: _dt.datetime.now().astimezone())
+
+    async def trace(request, params):
+        trace_id = parse_trace_id(request.path_params["trace_id"])
+        result = await run_in_threadpool(bottleneck.trace_bottleneck, store, trace_id)
+        return result.to_json(), {"trace_id": trace_id}
+
+    async def endpoint(request, params):
+        service, operation = parse_endpoint(params)
+        start_ns, end_ns = window(params, now)
+        max_traces = parse_max_traces(params.get("max_traces"))
+        result = await run_in_threadpool(bottleneck.endpoint_bottlenecks, store, service,
+                                         operation, start_ns, end_ns, max_traces)
+        return result.to_json(), {**window_echo(params, start_ns, end_ns), "service": service,
+                                  "operation": operation, "max_traces": max_traces}
+
+    return [_endpoint(TRACE_PATH, trace), _endpoint(ENDPOINT_PATH, endpoint)]
