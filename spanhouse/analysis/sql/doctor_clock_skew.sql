@@ -1,0 +1,35 @@
+-- doctor: synchronous calls (a SERVER span whose parent is a CLIENT span of another service)
+-- where the server span starts before its client span or ends after it by more than
+-- {tolerance} ns: the two hosts' clocks disagree. Spans lasting over {max_duration} ns are
+-- left out (bad durations, reported apart). Per (client service, server service): the calls,
+-- the skewed ones, the largest offset, up to 5 example trace ids.
+SELECT
+    parent_service,
+    child_service,
+    count() AS calls,
+    countIf(offset > {tolerance:Int64}) AS skewed,
+    maxIf(offset, offset > {tolerance:Int64}) AS max_offset_ns,
+    groupArrayIf(5)(trace, offset > {tolerance:Int64}) AS examples
+FROM (
+    SELECT c.trace AS trace, p.service AS parent_service, c.service AS child_service,
+           greatest(p.ts - c.ts, c.te - p.te) AS offset
+    FROM (
+        SELECT cityHash64(TraceId, ParentSpanId) AS k, TraceId AS trace,
+               toString(ServiceName) AS service,
+               toUnixTimestamp64Nano(Timestamp) AS ts, ts + toInt64(Duration) AS te
+        FROM ${traces}
+        PREWHERE ${window} AND ParentSpanId != '' AND SpanKind IN ('Server', 'SPAN_KIND_SERVER')
+            AND Duration <= {max_duration:UInt64}
+    ) AS c
+    INNER JOIN (
+        SELECT cityHash64(TraceId, SpanId) AS k, toString(ServiceName) AS service,
+               toUnixTimestamp64Nano(Timestamp) AS ts, ts + toInt64(Duration) AS te
+        FROM ${traces}
+        PREWHERE ${wide} AND SpanKind IN ('Client', 'SPAN_KIND_CLIENT')
+            AND Duration <= {max_duration:UInt64}
+    ) AS p ON c.k = p.k
+    WHERE p.service != c.service
+)
+GROUP BY parent_service, child_service
+HAVING skewed > 0
+ORDER BY skewed DESC, parent_service, child_service

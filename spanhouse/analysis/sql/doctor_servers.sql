@@ -1,0 +1,10 @@
+-- doctor: the services reporting SERVER spans in the lookup window, with the time range they
+-- cover (Unix ns), for matching client spans to the service they name.
+SELECT
+    toString(ServiceName) AS service,
+    toUnixTimestamp64Nano(min(Timestamp)) AS first_ns,
+    max(toUnixTimestamp64Nano(Timestamp) + toInt64(Duration)) AS last_ns
+FROM ${traces}
+PREWHERE ${wide} AND SpanKind IN ('Server', 'SPAN_KIND_SERVER')
+GROUP BY service
+ORDER BY service

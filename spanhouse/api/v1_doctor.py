@@ -1,0 +1,97 @@
+"""``GET /api/v1/doctor``: the trace doctor (``spanhouse.analysis.doctor``) over HTTP.
+
+Parameters: the window (``since=1h``, or ``start``/``end``, as the other ``/api/v1``
+endpoints; default the last hour) and ``key`` (repeatable): the business keys entry spans are
+checked for (default ``user.id``, ``order.id``, ``tenant.id``; keys other services carry are
+learned on top). Answers ``{"data": DoctorReport.to_json(), "query": {...}}``; errors are
+``{"error": {"status", "message"}}``: 400 for a bad or unknown parameter, 503 when the store
+fails.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+from typing import Callable
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from spanhouse.analysis.doctor import (DEFAULT_BUSINESS_KEYS, MAX_BUSINESS_KEYS, DoctorOptions,
+                                       run_doctor)
+from spanhouse.analysis.store import AnalysisStore
+from spanhouse.api.v1 import (DEFAULT_SINCE, PREFIX, check_key, error_response, json_response,
+                              window_echo)
+from spanhouse.errors import InvalidInput, StoreError
+from spanhouse.timeparse import resolve_window
+
+log = logging.getLogger(__name__)
+
+PATH = f"{PREFIX}/doctor"
+PARAMETERS = ("since", "start", "end", "key")
+REPEATABLE = frozenset({"key"})
+
+Clock = Callable[[], _dt.datetime]
+
+
+class _Params:
+    """The request's parameters: unknown names and repeats (but ``key``) are refused."""
+
+    def __init__(self, items: list[tuple[str, str]]):
+        unknown = sorted({k for k, _ in items if k not in PARAMETERS})
+        if unknown:
+            names = ", ".join(repr(k[:64]) for k in unknown[:10])
+            raise InvalidInput(f"unknown parameter{'s' if len(unknown) > 1 else ''} {names} "
+                               f"(accepted: {', '.join(PARAMETERS)})")
+        self._values: dict[str, list[str]] = {}
+        for key, value in items:
+            self._values.setdefault(key, []).append(value)
+        for key, values in self._values.items():
+            if len(values) > 1 and key not in REPEATABLE:
+                raise InvalidInput(f"{key}: given {len(values)} times; give it once")
+
+    def get(self, name: str) -> str | None:
+        values = self._values.get(name)
+        return values[0] if values and values[0] != "" else None
+
+    def all(self, name: str) -> list[str]:
+        return list(self._values.get(name, ()))
+
+
+def parse_keys(values: list[str]) -> tuple[str, ...]:
+    if not values:
+        return DEFAULT_BUSINESS_KEYS
+    if len(values) > MAX_BUSINESS_KEYS:
+        raise InvalidInput(f"key: at most {MAX_BUSINESS_KEYS} business keys")
+    return tuple(dict.fromkeys(check_key("key", v) for v in values))
+
+
+def routes(store: AnalysisStore, clock: Clock | None = None,
+           runner: Callable | None = None) -> list[Route]:
+    """``GET /api/v1/doctor`` over ``store``. ``clock`` (an aware ``datetime`` factory) fixes
+    "now" for tests; ``runner`` replaces ``run_doctor`` (tests)."""
+    now: Clock = clock or (lambda: _dt.datetime.now().astimezone())
+    doctor = runner or run_doctor
+
+    async def endpoint(request: Request) -> Response:
+        try:
+            params = _Params(request.query_params.multi_items())
+            start_ns, end_ns = resolve_window(params.get("since"), params.get("start"),
+                                              params.get("end"), now=now(),
+                                              default_since=DEFAULT_SINCE)
+            keys = parse_keys(params.all("key"))
+            report = await run_in_threadpool(doctor, store, start_ns, end_ns,
+                                             DoctorOptions(business_keys=keys))
+        except InvalidInput as exc:
+            return error_response(400, str(exc))
+        except StoreError as exc:
+            return error_response(503, str(exc))
+        except Exception:  # the boundary: a JSON 500, never a traceback to the client
+            log.exception("GET %s failed", request.url.path)
+            return error_response(500, "internal error (see the server log)")
+        query = {**window_echo(params, start_ns, end_ns), "key": list(keys)}
+        return json_response({"data": report.to_json(), "query": query})
+
+    return [Route(PATH, endpoint, methods=["GET"])]
