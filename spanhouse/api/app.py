@@ -56,6 +56,7 @@ def create_app(query: QueryAPI, telemetry: Telemetry, is_ready: Callable[[], boo
 
 
 def _analysis_routes(analysis: AnalysisStore) -> list:
-    from spanhouse.api import v1_bottleneck, v1_doctor
+    from spanhouse.api import v1_bottleneck, v1_compare, v1_doctor
 
-    return [*v1_bottleneck.routes(analysis), *v1_doctor.routes(analysis)]
+    return [*v1_bottleneck.routes(analysis), *v1_doctor.routes(analysis),
+            *v1_compare.routes(analysis)]

@@ -1,0 +1,83 @@
+"""``GET /api/v1/compare``: what is different about slow or failing traces.
+
+``where`` (required) selects traces of the window (``duration>p95``, ``duration>1.5s``,
+``error``; see ``spanhouse.analysis.compare.parse_where``); the window's other traces are the
+baseline. ``since`` or ``start``/``end`` give the window (default: the last hour), ``service``
+and ``operation`` narrow both groups to traces with that root, ``limit`` (default 10, at most
+1000) caps the attribute values returned.
+
+Answers ``{"data": CompareResult.to_json(), "query": {the effective parameters}}``; errors as
+the rest of ``/api/v1``: ``{"error": {"status": N, "message": "..."}}`` with 400 for a bad
+parameter, 503 when the store fails.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+import re
+from typing import Callable
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from spanhouse.analysis.compare import DEFAULT_LIMIT, MAX_LIMIT, compare, parse_where
+from spanhouse.api.v1 import (PREFIX, Params, check_text, error_response, json_response, window,
+                              window_echo)
+from spanhouse.errors import InvalidInput, NotFound, StoreError
+
+log = logging.getLogger(__name__)
+
+PATH = f"{PREFIX}/compare"
+PARAMETERS: tuple[str, ...] = ("where", "since", "start", "end", "service", "operation", "limit")
+_LIMIT = re.compile(r"^\d{1,9}$")
+
+Clock = Callable[[], _dt.datetime]
+
+
+def parse_limit(text: str | None) -> int:
+    if text is None:
+        return DEFAULT_LIMIT
+    if not _LIMIT.match(text) or not 1 <= int(text) <= MAX_LIMIT:
+        raise InvalidInput(f"limit: expected a whole number from 1 to {MAX_LIMIT}")
+    return int(text)
+
+
+def routes(store, clock: Clock | None = None, compare_fn: Callable | None = None) -> list[Route]:
+    """The compare route over ``store`` (an ``AnalysisStore``). ``clock`` (an aware datetime
+    factory) fixes "now" and ``compare_fn`` replaces ``compare`` (tests)."""
+    now: Clock = clock or (lambda: _dt.datetime.now().astimezone())
+    run_compare = compare_fn or compare
+
+    async def handler(request: Request, params: Params):
+        where = params.get("where")
+        if where is None:
+            raise InvalidInput("where: required, e.g. where=duration>p95 (or duration>1.5s, error)")
+        selection = parse_where(where)
+        start_ns, end_ns = window(params, now)
+        service = check_text("service", params.get("service"))
+        operation = check_text("operation", params.get("operation"))
+        limit = parse_limit(params.get("limit"))
+        result = await run_in_threadpool(run_compare, store, selection, start_ns, end_ns,
+                                         service=service, operation=operation, limit=limit)
+        return result.to_json(), {"where": selection.text, **window_echo(params, start_ns, end_ns),
+                                  "service": service, "operation": operation, "limit": limit}
+
+    async def endpoint(request: Request) -> Response:
+        try:
+            params = Params(request.query_params.multi_items(), PARAMETERS)
+            data, query = await handler(request, params)
+        except InvalidInput as exc:
+            return error_response(400, str(exc))
+        except NotFound as exc:
+            return error_response(404, str(exc))
+        except StoreError as exc:
+            return error_response(503, str(exc))
+        except Exception:  # the boundary: a JSON 500, never a traceback to the client
+            log.exception("GET %s failed", request.url.path)
+            return error_response(500, "internal error (see the server log)")
+        return json_response({"data": data, "query": query})
+
+    return [Route(PATH, endpoint, methods=["GET"])]
