@@ -216,6 +216,57 @@ _PATHS = {
                       **_err("400", "503")}}},
 }
 
+_OBJECT = {"type": "object", "description": "See docs/api.md for the fields."}
+_ANALYSES = {
+    "/api/v1/bottleneck/{trace_id}": {"get": {
+        "summary": "The bottleneck of one trace",
+        "description": "The critical path (walk back from the end through the last-finishing "
+                       "child; consumer spans after a producer do not block their parent), each "
+                       "span's self time, the request's path service by service and the span "
+                       "contributing most to the critical path, with its share of the request.",
+        "operationId": "traceBottleneck",
+        "parameters": [_param("trace_id", "32 hex digits.", required=True, where="path")],
+        "responses": {**_ok("The trace's bottleneck.", _OBJECT, {"trace_id": _S}),
+                      **_err("400", "404", "503")}}},
+    "/api/v1/bottleneck": {"get": {
+        "summary": "Bottlenecks of an endpoint",
+        "description": "For an endpoint (root service + operation): which service/operation "
+                       "contributes most critical-path time at the median and p95, against the "
+                       "previous window of the same length.",
+        "operationId": "endpointBottleneck",
+        "parameters": [_param("endpoint", "`SERVICE OPERATION`, e.g. `api-gateway GET /checkout` "
+                              "(or give `service` and `operation`)."),
+                       _param("service", "The endpoint's root service."),
+                       _param("operation", "The endpoint's root operation."),
+                       _param("max_traces", "At most this many traces per window (default 2000).",
+                              {"type": "integer", "minimum": 1}), *_WINDOW],
+        "responses": {**_ok("Operations ranked by median critical-path time.", _OBJECT, _WINDOW_ECHO),
+                      **_err("400", "503")}}},
+    "/api/v1/doctor": {"get": {
+        "summary": "The trace doctor",
+        "description": "Findings about instrumentation mistakes (context not propagated, "
+                       "unlinked async hops, missing business context, sampling, clock skew, "
+                       "bad durations, huge traces, high-cardinality span names), each with a "
+                       "count, the offending services, example trace ids and the fix.",
+        "operationId": "doctor",
+        "parameters": [*_WINDOW, _param("key", "A business key users search by (repeatable; "
+                                        "default user.id, order.id, tenant.id).",
+                                        {"type": "array", "items": _S}, style="form", explode=True)],
+        "responses": {**_ok("The doctor's report.", _OBJECT, _WINDOW_ECHO), **_err("400", "503")}}},
+    "/api/v1/compare": {"get": {
+        "summary": "What is different about slow or failing traces",
+        "description": "Attribute values over-represented in a selection (`duration>p95`, "
+                       "`duration>1.5s`, `error`) against the rest of the window, weighted by "
+                       "adjusted counts.",
+        "operationId": "compare",
+        "parameters": [_param("where", "`duration>pNN`, `duration>DURATION` or `error`.",
+                              required=True), _SERVICE, _OPERATION, *_WINDOW,
+                       _param("limit", "At most this many attribute values (default 10).",
+                              {"type": "integer", "minimum": 1, "maximum": 1000})],
+        "responses": {**_ok("Ranked attribute values.", _OBJECT, _WINDOW_ECHO), **_err("400", "503")}}},
+}
+_PATHS.update(_ANALYSES)
+
 OPENAPI = {
     "openapi": "3.1.0",
     "info": {
