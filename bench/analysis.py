@@ -1,0 +1,79 @@
+"""Analysis benchmark: a bottleneck (one trace and one endpoint), the doctor and compare over
+an hour holding ``--spans / 10`` traces.
+
+Fills a fresh embedded store with the same generated data as ``bench/query.py`` (spans over the
+last 2 hours, so the last hour holds about half of them), then times each analysis
+``--repeat`` times through the real ``AnalysisStore`` and prints the median and p95.
+
+    .venv/bin/python bench/analysis.py [--spans 20000000] [--repeat 3]
+
+The default, 20M spans, puts about 1 million traces in the last hour (the target of issue 5:
+under 2 s each). A benchmark, not a test: it asserts nothing. Results go in
+docs/performance.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.query import FILL_SQL, SERVICES, SPANS_PER_TRACE, WINDOW_S, timed  # noqa: E402
+from spanhouse.analysis.bottleneck import endpoint_bottlenecks, trace_bottleneck  # noqa: E402
+from spanhouse.analysis.compare import compare  # noqa: E402
+from spanhouse.analysis.doctor import run_doctor  # noqa: E402
+from spanhouse.analysis.store import AnalysisStore  # noqa: E402
+from spanhouse.store.connection import open_client  # noqa: E402
+from spanhouse.store.pool import Pool  # noqa: E402
+from spanhouse.store.schema import create_schema  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--spans", type=int, default=20_000_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    traces = args.spans // SPANS_PER_TRACE
+
+    with tempfile.TemporaryDirectory(prefix="spanhouse-abench-") as data:
+        endpoint = f"chdb://{data}"
+        client = open_client(endpoint)
+        create_schema(client, "default", "otel_traces")
+        now_ns = time.time_ns()
+        began = time.perf_counter()
+        client.command(FILL_SQL.format(table="default.otel_traces", now_ns=now_ns,
+                                       window_ns=WINDOW_S * 10**9, traces=traces,
+                                       services=SERVICES, spans=args.spans))
+        load_s = time.perf_counter() - began
+        hour_ago = now_ns - 3600 * 10**9
+        in_hour = client.query(
+            "SELECT uniqExact(TraceId) FROM default.otel_traces WHERE Timestamp >= "
+            "fromUnixTimestamp64Nano({s:Int64})", parameters={"s": hour_ago}).result_rows[0][0]
+        print(f"loaded {args.spans:,} spans in {load_s:.1f}s; {in_hour:,} traces in the last hour")
+        trace_id, service, operation = client.query(
+            "SELECT TraceId, ServiceName, SpanName FROM default.otel_traces "
+            "WHERE ParentSpanId = '' AND Timestamp >= fromUnixTimestamp64Nano({s:Int64}) LIMIT 1",
+            parameters={"s": hour_ago}).result_rows[0]
+
+        store = AnalysisStore(Pool(lambda: open_client(endpoint), size=2), "default", "otel_traces")
+        cases = {
+            "bottleneck of one trace": lambda: trace_bottleneck(store, trace_id),
+            f"bottleneck of endpoint ({service} {operation})": lambda: endpoint_bottlenecks(
+                store, service, operation, hour_ago, now_ns),
+            "doctor (last hour)": lambda: run_doctor(store, hour_ago, now_ns),
+            "compare duration>p95 (last hour)": lambda: compare(store, "duration>p95", hour_ago, now_ns),
+        }
+        print(f"{'analysis':<58} {'median':>9} {'p95':>9}")
+        for name, fn in cases.items():
+            median, p95, _ = timed(fn, args.repeat)
+            print(f"{name:<58} {median:>7.0f}ms {p95:>7.0f}ms")
+    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
+
+
+if __name__ == "__main__":
+    main()
