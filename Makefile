@@ -30,7 +30,7 @@ test: install
 	$(BIN)/python -m pytest
 
 demo: $(STAMP)
-	$(BIN)/spanhouse serve
+	$(BIN)/spanhouse demo
 
 bench: $(STAMP)
 	$(BIN)/python bench/ingest.py

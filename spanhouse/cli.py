@@ -7,7 +7,8 @@ import sys
 
 import click
 
-from spanhouse import cli_analysis_bottleneck, cli_analysis_compare, cli_analysis_doctor, cli_query
+from spanhouse import (cli_analysis_bottleneck, cli_analysis_compare, cli_analysis_doctor,
+                       cli_demo, cli_query)
 from spanhouse.config.settings import MIB, ServeSettings, settings_from_config
 from spanhouse.errors import ConfigError, InvalidInput, SpanhouseError
 
@@ -74,6 +75,7 @@ cli_query.register(main)
 cli_analysis_bottleneck.register(main)
 cli_analysis_doctor.register(main)
 cli_analysis_compare.register(main)
+cli_demo.register(main)
 
 if __name__ == "__main__":
     main()

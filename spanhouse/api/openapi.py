@@ -251,7 +251,10 @@ _ANALYSES = {
         "operationId": "doctor",
         "parameters": [*_WINDOW, _param("key", "A business key users search by (repeatable; "
                                         "default user.id, order.id, tenant.id).",
-                                        {"type": "array", "items": _S}, style="form", explode=True)],
+                                        {"type": "array", "items": _S}, style="form", explode=True),
+                       _param("settle", "Spans younger than this are not judged for a missing "
+                              "parent, child or link (they may still be on their way; default "
+                              f"2m). {_DURATION}", example="0s")],
         "responses": {**_ok("The doctor's report.", _OBJECT, _WINDOW_ECHO), **_err("400", "503")}}},
     "/api/v1/compare": {"get": {
         "summary": "What is different about slow or failing traces",

@@ -10,6 +10,8 @@ fails.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import datetime as _dt
 import logging
 from typing import Callable
@@ -25,12 +27,12 @@ from spanhouse.analysis.store import AnalysisStore
 from spanhouse.api.v1 import (DEFAULT_SINCE, PREFIX, check_key, error_response, json_response,
                               window_echo)
 from spanhouse.errors import InvalidInput, StoreError
-from spanhouse.timeparse import resolve_window
+from spanhouse.timeparse import parse_duration, resolve_window
 
 log = logging.getLogger(__name__)
 
 PATH = f"{PREFIX}/doctor"
-PARAMETERS = ("since", "start", "end", "key")
+PARAMETERS = ("since", "start", "end", "key", "settle")
 REPEATABLE = frozenset({"key"})
 
 Clock = Callable[[], _dt.datetime]
@@ -82,8 +84,11 @@ def routes(store: AnalysisStore, clock: Clock | None = None,
                                               params.get("end"), now=now(),
                                               default_since=DEFAULT_SINCE)
             keys = parse_keys(params.all("key"))
-            report = await run_in_threadpool(doctor, store, start_ns, end_ns,
-                                             DoctorOptions(business_keys=keys))
+            options = DoctorOptions(business_keys=keys)
+            settle = params.get("settle")
+            if settle is not None:  # how old a span must be before a missing relative counts
+                options = replace(options, settle_ns=parse_duration(settle, "settle"))
+            report = await run_in_threadpool(doctor, store, start_ns, end_ns, options)
         except InvalidInput as exc:
             return error_response(400, str(exc))
         except StoreError as exc:
@@ -92,6 +97,8 @@ def routes(store: AnalysisStore, clock: Clock | None = None,
             log.exception("GET %s failed", request.url.path)
             return error_response(500, "internal error (see the server log)")
         query = {**window_echo(params, start_ns, end_ns), "key": list(keys)}
+        if params.get("settle") is not None:
+            query["settle"] = params.get("settle")
         return json_response({"data": report.to_json(), "query": query})
 
     return [Route(PATH, endpoint, methods=["GET"])]

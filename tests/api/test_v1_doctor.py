@@ -134,3 +134,25 @@ def test_clean_report(client, fake):
     fake.findings = ()
     r = client.get("/api/v1/doctor")
     assert r.status_code == 200 and r.json()["data"]["findings"] == []
+
+
+def test_settle_is_passed_to_the_doctor():
+    from spanhouse.api import v1_doctor
+    from starlette.applications import Starlette
+    from starlette.testclient import TestClient
+
+    seen = {}
+
+    def runner(store, start, end, options):
+        seen["settle"] = options.settle_ns
+        return FakeReport()
+
+    class FakeReport:
+        def to_json(self):
+            return {"findings": []}
+
+    app = Starlette(routes=v1_doctor.routes("STORE", runner=runner))
+    with TestClient(app) as client:
+        assert client.get("/api/v1/doctor?settle=0s").json()["query"]["settle"] == "0s"
+        assert seen["settle"] == 0
+        assert client.get("/api/v1/doctor?settle=soon").status_code == 400

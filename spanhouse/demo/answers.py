@@ -1,0 +1,189 @@
+"""The demo's answers, asked of the running server's ``/api/v1`` and printed with the CLI's own
+printers: the slowest traces, errors by service, one user's request found by ``user.id`` at a
+time, the bottleneck of the slowest product page (drawn as the seed draws it) and the trace
+doctor's findings."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass
+
+import httpx
+
+from spanhouse import cli_analysis_bottleneck as bottleneck_cli
+from spanhouse import cli_analysis_doctor as doctor_cli
+from spanhouse import cli_query
+from spanhouse.demo.traffic import Visit
+
+
+@dataclass(frozen=True)
+class Found:
+    visit: Visit
+    trace_ids: list[str]
+
+
+def section(console, title: str) -> None:
+    console.print()
+    console.rule(f"[bold]{title}[/bold]", align="left")
+
+
+def _fetch(server: str, path: str, params: list[tuple[str, str]]) -> dict | None:
+    """``cli_query.fetch``, which exits on failure: a failed answer is reported and skipped."""
+    try:
+        return cli_query.fetch(server, path, params)
+    except SystemExit:
+        return None
+
+
+def slowest(console, server: str, since: str) -> list[dict]:
+    section(console, "1. The slowest traces of the run")
+    console.print(f"[dim]$ spanhouse slowest --since {since}[/dim]")
+    answer = _fetch(server, "/api/v1/slowest", [("since", since), ("limit", "8")])
+    if answer is None:
+        return []
+    cli_query._print_summaries(answer["data"], f"Slowest traces, {cli_query._span_of(answer['query'])}",
+                               f"No traces {cli_query._span_of(answer['query'])}.")
+    return answer["data"]
+
+
+def errors(console, server: str, since: str) -> list[dict]:
+    section(console, "2. Traces with errors, grouped by service")
+    console.print(f"[dim]$ spanhouse errors --since {since}[/dim]")
+    answer = _fetch(server, "/api/v1/errors", [("since", since)])
+    if answer is None:
+        return []
+    cli_query._print_errors(answer["data"], answer["query"])
+    origins = [row["service"] for row in answer["data"] if row["role"] in ("origin", "both")]
+    if origins:
+        console.print(f"Errors start in: [bold red]{', '.join(origins)}[/bold red] "
+                      "(ROLE origin); the others only pass them on.")
+    return answer["data"]
+
+
+def _local_hms(unix_s: float) -> str:
+    return _dt.datetime.fromtimestamp(unix_s).astimezone().strftime("%H:%M:%S")
+
+
+def find_user(console, server: str, candidates: list[Visit]) -> Found | None:
+    section(console, "3. One user's request, found by user.id at a time")
+    for visit in candidates[:5]:
+        at = _dt.datetime.fromtimestamp(visit.at, _dt.timezone.utc).isoformat()
+        answer = _fetch(server, "/api/v1/find", [("key", "user.id"), ("value", visit.user_id),
+                                                 ("at", at), ("window", "1m")])
+        if answer is None or not answer["data"]:
+            continue
+        what = ("checkout failed" if visit.endpoint == "POST /checkout" and visit.status >= 400
+                else f"{visit.endpoint} answered {visit.status}")
+        console.print(f'{visit.user_id} reports: "my {what} at {_local_hms(visit.at)}"',
+                      markup=False)
+        console.print(f"[dim]$ spanhouse find user.id={visit.user_id} --at "
+                      f"{_local_hms(visit.at)} --window 1m[/dim]")
+        query = answer["query"]
+        cli_query._print_summaries(
+            answer["data"],
+            f"Traces with user.id={visit.user_id} within 1m of {cli_query._local(query['at'])}",
+            "No traces.")
+        return Found(visit, [row["trace_id"] for row in answer["data"]])
+    console.print("No remembered request of a user was kept by the sampler yet.")
+    return None
+
+
+def _drawn_hops(data: dict) -> list[tuple[str, float, bool]]:
+    """The critical path's hops as the seed lists them: each service once (its time on the
+    path added up, in order of first appearance), each query on its own, but queries under
+    0.5% of the path left out."""
+    hops = data.get("path") or []
+    found = data.get("bottleneck") or {}
+    total = sum(h["time_ms"] for h in hops) or 1.0
+    drawn: list[list] = []
+    index: dict[str, int] = {}
+    for hop in hops:
+        is_bottleneck = (hop["service"], hop["operation"]) == (found.get("service"),
+                                                                found.get("operation"))
+        if hop.get("db_system") and not is_bottleneck and hop["time_ms"] < 0.005 * total:
+            continue  # e.g. the pool opening a connection
+        label = bottleneck_cli.hop_label(hop, False)
+        if label in index:
+            drawn[index[label]][1] += hop["time_ms"]
+            drawn[index[label]][2] |= is_bottleneck
+            continue
+        index[label] = len(drawn)
+        drawn.append([label, hop["time_ms"], is_bottleneck])
+    return [(label, ms, flag) for label, ms, flag in drawn]
+
+
+def seed_drawing(data: dict) -> list[str]:
+    """The request as the seed draws it: the hops, each one's time below it, and a caret
+    under the bottleneck."""
+    hops = _drawn_hops(data)
+    if not hops:
+        return []
+    cells = [("User Request", "", False)] + [
+        (label, bottleneck_cli.format_ms(ms), flag) for label, ms, flag in hops] + [
+        ("Response", "", False)]
+    names, times, caret = "", "", ""
+    for i, (label, time_text, flag) in enumerate(cells):
+        width = max(len(label), len(time_text))
+        start = len(names)
+        names += label.center(width)
+        times = times.ljust(start) + time_text.center(width)
+        if flag and not caret:
+            caret = " " * (start + width // 2) + "^"
+        if i < len(cells) - 1:
+            names += " → "
+    lines = [names.rstrip(), times.rstrip()]
+    if caret:
+        note = "This is your bottleneck"
+        lines += [caret, " " * max(0, len(caret) - 1 - len(note) // 2) + note]
+    return lines
+
+
+def bottleneck(console, server: str, since: str) -> dict | None:
+    section(console, "4. The slowest product page: this is your bottleneck")
+    answer = _fetch(server, "/api/v1/slowest", [("since", since), ("service", "api-gateway"),
+                                                 ("operation", "GET /products"), ("limit", "1")])
+    if not answer or not answer["data"]:
+        console.print("No product page request was kept by the sampler yet.")
+        return None
+    trace_id = answer["data"][0]["trace_id"]
+    console.print(f"[dim]$ spanhouse bottleneck {trace_id}[/dim]")
+    result = _fetch(server, f"/api/v1/bottleneck/{trace_id}", [])
+    if result is None:
+        return None
+    data = result["data"]
+    for line in seed_drawing(data):
+        console.print(line, markup=False, highlight=False)
+    console.print()
+    for line in bottleneck_cli.trace_lines(data):
+        console.print(line, markup=False, highlight=False)
+    return data
+
+
+def doctor_supports_settle(server: str) -> bool:
+    """Whether ``/api/v1/doctor`` takes ``settle`` (how long recent spans are spared the
+    missing-relative checks); without it, calls younger than the server's settle time (two
+    minutes) are not judged yet."""
+    try:
+        spec = httpx.get(server.rstrip("/") + "/openapi.json", timeout=10).json()
+        parameters = spec["paths"]["/api/v1/doctor"]["get"].get("parameters", [])
+    except (httpx.HTTPError, ValueError, KeyError, TypeError):
+        return False
+    return any(isinstance(p, dict) and p.get("name") == "settle" for p in parameters)
+
+
+def doctor(console, server: str, since: str, settle: str | None, again: bool = False) -> dict | None:
+    section(console, "The trace doctor again, now that the first calls are two minutes old"
+            if again else "5. The trace doctor: what is wrong with the traces themselves")
+    params = [("since", since)]
+    if settle is not None:
+        params.append(("settle", settle))
+    console.print(f"[dim]$ spanhouse doctor --since {since}[/dim]")
+    answer = _fetch(server, "/api/v1/doctor", params)
+    if answer is None:
+        return None
+    doctor_cli.print_report(answer["data"], answer["query"])
+    if settle is None and not again:
+        console.print("[dim]The doctor judges a call's missing child only once the call is two "
+                      "minutes old; broken calls of this run show up then (the demo asks "
+                      "again).[/dim]")
+    return answer["data"]
