@@ -7,7 +7,12 @@ generated inside ClickHouse with ``INSERT ... SELECT FROM numbers()`` so the loa
 seconds, then times each query ``--repeat`` times through the real ``QueryService`` and prints
 the median and p95.
 
-    .venv/bin/python bench/query.py [--spans 10000000] [--repeat 7]
+    .venv/bin/python bench/query.py [--spans 10000000] [--repeat 7] [--no-additions]
+
+``--no-additions`` times the query service without Spanhouse's schema additions (summary table,
+attribute index, entry/error spans: the code path of a table created by the collector's
+exporter) on the same data. The load time includes filling the additions' views; the stored
+size of every table is printed after the load.
 
 A benchmark, not a test: it asserts nothing. Results go in docs/performance.md.
 """
@@ -86,6 +91,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--spans", type=int, default=10_000_000)
     parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--no-additions", action="store_true",
+                        help="query the traces table only (the exporter-table code path)")
     args = parser.parse_args()
     traces = args.spans // SPANS_PER_TRACE
 
@@ -98,16 +105,27 @@ def main() -> None:
         client.command(FILL_SQL.format(table="default.otel_traces", now_ns=now_ns,
                                        window_ns=WINDOW_S * 10**9, traces=traces,
                                        services=SERVICES, spans=args.spans))
-        client.command("OPTIMIZE TABLE default.otel_traces FINAL")
+        # Steady state: every table (the traces table and the additions) merged, so that no
+        # background merge competes with the timed queries for the 2 cores.
+        for (table,) in client.query(
+                "SELECT name FROM system.tables WHERE database = 'default' "
+                "AND engine LIKE '%MergeTree'").result_rows:
+            client.command(f"OPTIMIZE TABLE default.`{table}` FINAL")
         load_s = time.perf_counter() - began
         rows = client.query("SELECT count() FROM default.otel_traces").result_rows[0][0]
         print(f"loaded {rows:,} spans ({traces:,} traces) in {load_s:.1f}s")
+        for table, parts_rows, size in client.query(
+                "SELECT table, sum(rows), formatReadableSize(sum(data_compressed_bytes)) "
+                "FROM system.parts WHERE active AND database = 'default' "
+                "GROUP BY table ORDER BY table").result_rows:
+            print(f"  {table:<36} {parts_rows:>12,} rows {size:>12}")
         sample = client.query(
             "SELECT TraceId, SpanAttributes['user.id'], toUnixTimestamp64Nano(Timestamp) "
             "FROM default.otel_traces WHERE ParentSpanId = '' LIMIT 1 OFFSET 4321").result_rows[0]
         trace_id, user_id, user_ts = sample
 
-        service = QueryService(Pool(lambda: open_client(endpoint), size=2), "default", "otel_traces")
+        service = QueryService(Pool(lambda: open_client(endpoint), size=2), "default", "otel_traces",
+                               use_additions=not args.no_additions)
         hour_ago = now_ns - 3600 * 10**9
         cases = {
             "slowest (last hour)": lambda: service.slowest(hour_ago, now_ns, limit=20),

@@ -26,6 +26,24 @@ bounded set of traces:
    estimated count). The exact sort, the trace-level duration range and the limit are then
    applied to these exact values.
 
+With Spanhouse's schema additions (``sqlutil.Tables``; absent on an exporter-created table, where
+the SQL above runs unchanged):
+
+- step 2 reads the per-trace summary table (``sql/trace_summaries_agg.sql``): a primary key
+  lookup of the candidate ids in an AggregatingMergeTree keyed by ``TraceId`` instead of every
+  span of those traces (whose ``TraceId`` bloom filter must be probed in every granule of
+  their time range, and whose spans lie in as many granules as they have services and names);
+- the root spans of step 1 are read from ``{table}_entry_error_spans`` (``IsRoot = 1``: entry
+  and error spans only, a tenth of the spans) rather than by testing every span's
+  ``ParentSpanId``;
+- an ``eq`` attribute filter (key and value up to ``MAX_INDEXED_BYTES``) becomes ``TraceId IN
+  (the attribute index's key = value rows in the window)``, one primary key range of
+  ``{table}_attributes`` instead of the map columns of every span of the window; ``exists`` and
+  ``regex`` filters keep the scan above. ``find_by_attribute`` reads the index the same way
+  (``sql/find_by_attribute_indexed.sql``).
+
+Both give the same rows as the fallback: the views see every insert into the traces table.
+
 Step 1 over-fetches (``candidate_limit``) so that the exact order of step 2 rarely differs
 from what a full scan would give; the remaining approximation is documented on ``search``.
 """
@@ -73,15 +91,28 @@ def _attribute_condition(i: int, f: AttributeFilter, params: dict[str, Any]) -> 
 
 
 def _attribute_trace_set(tables: Tables, attributes, params: dict[str, Any]) -> str:
-    """``TraceId IN (traces that match every attribute filter in the window)``, or ''."""
+    """``TraceId IN (traces that match every attribute filter in the window)``, or ''.
+
+    Filters the attribute index can answer (``eq``, short key and value) are one ``TraceId IN
+    (index range)`` each; the others share one scan of the traces table's map columns."""
     if not attributes:
         return ""
     if not isinstance(attributes, (tuple, list)):
         raise InvalidInput("attributes must be a sequence of AttributeFilter")
     conditions = [_attribute_condition(i, f, params) for i, f in enumerate(attributes)]
-    having = " AND ".join(f"countIf({c}) > 0" for c in conditions)
-    return (f"TraceId IN (SELECT TraceId FROM {tables.traces} PREWHERE {tables.fragments['window']} "
-            f"WHERE {' OR '.join(conditions)} GROUP BY TraceId HAVING {having})")
+    window = tables.fragments["window"]
+    sets, scanned = [], []
+    for i, (f, condition) in enumerate(zip(attributes, conditions)):
+        if f.op == "eq" and tables.indexed(f.key, f.value):
+            sets.append(f"TraceId IN (SELECT TraceId FROM {tables.attributes} PREWHERE "
+                        f"Key = {{ak{i}:String}} AND Value = {{av{i}:String}} AND {window})")
+        else:
+            scanned.append(condition)
+    if scanned:
+        having = " AND ".join(f"countIf({c}) > 0" for c in scanned)
+        sets.append(f"TraceId IN (SELECT TraceId FROM {tables.traces} PREWHERE {window} "
+                    f"WHERE {' OR '.join(scanned)} GROUP BY TraceId HAVING {having})")
+    return " AND ".join(sets)
 
 
 def check_regexes(client, attributes) -> None:
@@ -174,7 +205,9 @@ def candidate_sql(tables: Tables, q: SearchQuery, params: dict[str, Any]) -> str
                     + (f" WHERE {trace_set}" if trace_set else ""))
         root_where.append(f"TraceId IN ({matching})")
     key = "Timestamp" if q.sort == "recent" else "Duration"
-    return render("search_candidates_top.sql", **frag, key=key,
+    roots = (f"{tables.entry_error} PREWHERE {frag['window']} AND IsRoot = 1" if tables.entry_error
+             else f"{tables.traces} PREWHERE {frag['window']} AND ParentSpanId = ''")
+    return render("search_candidates_top.sql", **frag, key=key, roots=roots,
                   span_prewhere=_and(span_pre), span_where=_and(span_where),
                   root_prewhere=_and(root_pre), root_where=_and(root_where))
 
@@ -184,7 +217,8 @@ def summaries(client, tables: Tables, trace_ids: list[str]) -> dict[str, TraceSu
     """Exact summaries of ``trace_ids`` (a trace unknown to the store is left out)."""
     if not trace_ids:
         return {}
-    sql = render("trace_summaries.sql", **tables.fragments)
+    sql = render("trace_summaries_agg.sql" if tables.summary else "trace_summaries.sql",
+                 **tables.fragments)
     rows = run(client, sql, {"ids": list(trace_ids)}, "trace summaries")
     out = {}
     for (trace_id, _has_root, service, operation, start, duration, spans, errors, services,
@@ -251,7 +285,8 @@ def find_by_attribute(client, tables: Tables, key: str, value: str, at_ns: int, 
     start, end = max(at - window, 0), min(at + window, INT64_MAX)
     params = {"key": key, "value": value, "at": at, "start": start, "end": end,
               "trace_limit": candidate_limit(limit)}
-    sql = render("find_by_attribute_candidates.sql", **tables.fragments)
+    sql = render("find_by_attribute_indexed.sql" if tables.indexed(key, value)
+                 else "find_by_attribute_candidates.sql", **tables.fragments)
     ids = [row[0] for row in run(client, sql, params, "find by attribute")]
     found = [s for s in summaries(client, tables, ids).values() if start <= s.start_ns <= end]
     found.sort(key=lambda s: (abs(s.start_ns - at), s.start_ns, s.trace_id))

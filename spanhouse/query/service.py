@@ -26,13 +26,16 @@ class QueryService:
 
     ``readers`` is a ``Pool`` of clickhouse-connect clients (``with readers.borrow() as c``).
     Works on Spanhouse's tables and on tables created by the collector's exporter (no
-    ``AdjustedCount``: every span then weighs 1).
+    ``AdjustedCount``: every span then weighs 1; no schema additions: every query reads the
+    traces table).
     """
 
-    def __init__(self, readers: Pool, database: str, table: str):
+    def __init__(self, readers: Pool, database: str, table: str, *, use_additions: bool = True):
         self._readers = readers
         self._database, self._table = database, table
-        self._tables = TablesCache(database, table)   # validates the names now
+        # validates the names now; use_additions=False ignores Spanhouse's schema additions
+        # (the exporter-table code path, for tests and benchmarks)
+        self._tables = TablesCache(database, table, use_additions)
         self._trace_readers: dict[int, tuple[object, TraceReader]] = {}
         self._lock = threading.Lock()
 

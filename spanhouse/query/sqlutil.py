@@ -9,6 +9,11 @@ Templates use two kinds of placeholders, which never mix:
   value a caller gives (service names, attribute keys and values, regular expressions, times,
   limits, trace ids) reaches the store only this way.
 
+Spanhouse's schema additions (``spanhouse.store.schema.ADDITIONS``: a per-trace summary, an
+attribute index, the entry and error spans) are used when ``TablesCache`` finds them (table
+and view both present, looked up once); on a table created by the collector's exporter they are
+absent and every query runs on the traces table alone, with the same results.
+
 Window: ``Timestamp`` is compared with ``fromUnixTimestamp64Nano({start:Int64})`` /
 ``({end:Int64})``; the bound is a constant expression, so partition pruning (``toDate``) and
 the primary key's ``toDateTime(Timestamp)`` part both apply.
@@ -24,7 +29,7 @@ from string import Template
 
 from spanhouse.errors import InvalidInput, StoreError
 from spanhouse.query.model import MAX_LIMIT
-from spanhouse.store.schema import quote_identifier, table_columns
+from spanhouse.store.schema import ADDITIONS, quote_identifier, table_columns
 
 INT64_MAX = 2 ** 63 - 1
 
@@ -53,6 +58,11 @@ WINDOW = ("Timestamp >= fromUnixTimestamp64Nano({start:Int64}) "
           "AND Timestamp <= fromUnixTimestamp64Nano({end:Int64})")
 WEIGHT_COLUMN = "AdjustedCount"
 WEIGHT_DEFAULT = "toFloat64(1)"   # a table created by the exporter has no AdjustedCount
+# Longest key/value (bytes) the attribute index holds (spanhouse/store/sql/attributes_mv.sql).
+MAX_INDEXED_BYTES = 256
+
+PRESENT_SQL = ("SELECT name FROM system.tables "
+               "WHERE database = {database:String} AND name IN {names:Array(String)}")
 
 # ClickHouse error codes caused by a caller's value rather than by the store.
 _CALLER_ERROR_CODES = ("Code: 427.",)  # CANNOT_COMPILE_REGEXP (a bad RE2 regular expression)
@@ -72,23 +82,40 @@ def render(name: str, **fragments: str) -> str:
 
 @dataclass(frozen=True)
 class Tables:
-    """The backquoted names of the traces table and its lookup table, and the table's shape."""
+    """The backquoted names of the traces table and its lookup table, and the table's shape;
+    the additions' names, or None when the store has not got them."""
 
     traces: str
     id_ts: str
     weight: str          # AdjustedCount, or a constant 1 when the table has no such column
+    summary: str | None = None        # {table}_trace_summary
+    attributes: str | None = None     # {table}_attributes
+    entry_error: str | None = None    # {table}_entry_error_spans
 
     @property
     def fragments(self) -> dict[str, str]:
-        return {"traces": self.traces, "id_ts": self.id_ts, "weight": self.weight,
-                "is_error": IS_ERROR, "is_entry": IS_ENTRY, "window": WINDOW}
+        out = {"traces": self.traces, "id_ts": self.id_ts, "weight": self.weight,
+               "is_error": IS_ERROR, "is_entry": IS_ENTRY, "window": WINDOW}
+        for name in ("summary", "attributes", "entry_error"):
+            if getattr(self, name) is not None:
+                out[name] = getattr(self, name)
+        return out
+
+    def indexed(self, key: str, value: str) -> bool:
+        """Whether the attribute index can answer ``key == value`` (it holds keys and values
+        of at most ``MAX_INDEXED_BYTES``)."""
+        return (self.attributes is not None and len(key.encode()) <= MAX_INDEXED_BYTES
+                and len(value.encode()) <= MAX_INDEXED_BYTES)
 
 
 class TablesCache:
-    """Reads the table's columns once (lazily: the store may not be up at construction)."""
+    """Reads the table's columns and which additions exist once (lazily: the store may not be
+    up at construction). ``use_additions=False`` ignores the additions (the code path of a
+    table created by the collector's exporter)."""
 
-    def __init__(self, database: str, table: str):
+    def __init__(self, database: str, table: str, use_additions: bool = True):
         db = quote_identifier(database, "database name")
+        self._use_additions = use_additions
         self._traces = f"{db}.{quote_identifier(table, 'table name')}"
         self._id_ts = f"{db}.{quote_identifier(table + '_trace_id_ts', 'table name')}"
         self._database, self._table = database, table
@@ -105,8 +132,26 @@ class TablesCache:
                 if not columns:
                     raise StoreError(f"table {self._database}.{self._table} does not exist")
                 weight = WEIGHT_COLUMN if WEIGHT_COLUMN in columns else WEIGHT_DEFAULT
-                self._tables = Tables(self._traces, self._id_ts, weight)
+                self._tables = Tables(self._traces, self._id_ts, weight, **self._additions(client))
             return self._tables
+
+    def _additions(self, client) -> dict[str, str | None]:
+        """The additions whose table and view both exist (backquoted names), else None."""
+        wanted = [self._table + suffix + end for suffix in ADDITIONS for end in ("", "_mv")]
+        try:
+            rows = client.query(PRESENT_SQL, parameters={
+                "database": self._database, "names": wanted}).result_rows
+        except Exception as exc:
+            raise StoreError(f"cannot list the tables of {self._database}: {exc}") from exc
+        present = {row[0] for row in rows} if self._use_additions else set()
+        db = quote_identifier(self._database, "database name")
+        out = {}
+        for suffix, field in (("_trace_summary", "summary"), ("_attributes", "attributes"),
+                              ("_entry_error_spans", "entry_error")):
+            name = self._table + suffix
+            found = name in present and name + "_mv" in present
+            out[field] = f"{db}.{quote_identifier(name, 'table name')}" if found else None
+        return out
 
 
 def run(client, sql: str, parameters: dict, what: str) -> list[tuple]:

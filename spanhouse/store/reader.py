@@ -26,10 +26,12 @@ TRACE_ID_RE = re.compile(r"^[0-9a-fA-F]{32}$")
 
 # The exporter's README query, with a bound trace id. {traces} and {id_ts} are backquoted,
 # validated identifiers; {columns} is built from the fixed expressions below.
+# One scalar subquery gives both bounds (one lookup of the id instead of two).
 GET_TRACE_SQL = """\
 WITH
-    (SELECT min(Start) FROM {id_ts} WHERE TraceId = {{trace_id:String}}) AS trace_start,
-    (SELECT max(End) + 1 FROM {id_ts} WHERE TraceId = {{trace_id:String}}) AS trace_end
+    (SELECT (min(Start), max(End) + 1) FROM {id_ts} WHERE TraceId = {{trace_id:String}}) AS bounds,
+    bounds.1 AS trace_start,
+    bounds.2 AS trace_end
 SELECT {columns}
 FROM {traces}
 WHERE TraceId = {{trace_id:String}}

@@ -12,6 +12,27 @@ collector's exporter already created is left as it is (readers and the writer ad
 columns). Placeholders are ``{database}``, ``{table}``, ``{engine}`` and ``{ttl}``; identifiers are
 validated and backquoted, never taken verbatim from configuration. (The short forms
 ``{traces}``, ``{id_ts}`` and ``{id_ts_mv}`` name the three objects too.)
+
+Spanhouse's additions (``ADDITION_FILES``, each a table and the materialized view that fills it
+from every insert into ``{table}``; the exporter's three objects are left exactly as they are):
+
+4. ``trace_summary_*.sql``     - ``{table}_trace_summary``: one aggregate row per trace (start,
+   end, root service/operation/duration/weight, span and error counts, services), keyed by
+   ``TraceId`` (search's step 2);
+5. ``attributes_*.sql``        - ``{table}_attributes``: (key, value, time, trace id) of every span
+   and resource attribute, ordered by ``(Key, Value, Timestamp)`` (equality lookups);
+6. ``entry_error_spans_*.sql`` - ``{table}_entry_error_spans``: entry and error spans only, with
+   small columns (``errors_by_service``, and search's scan of root spans).
+
+Their engines are fixed (AggregatingMergeTree for the summary, MergeTree for the others), not
+``{engine}``; each DDL file explains its ORDER BY and settings.
+
+The additions are created **only together with a new traces table**: a view fills its table
+from the inserts that follow its creation, so one added next to a table that already holds
+spans (e.g. one the collector's exporter created) would be incomplete and give wrong answers.
+Readers use an addition only when both its table and its view exist
+(``spanhouse.query.sqlutil.TablesCache``), and fall back to the traces table otherwise. (When a
+Spanhouse-created table already exists, e.g. on restart, its additions exist too.)
 """
 
 from __future__ import annotations
@@ -25,6 +46,16 @@ IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 # Executed in this order (the view needs both tables).
 DDL_FILES = ("traces_table.sql", "trace_id_ts_table.sql", "trace_id_ts_mv.sql")
+
+# Spanhouse's additions: table suffix -> (table DDL, view DDL, the column its TTL is on).
+ADDITIONS = {
+    "_trace_summary": ("trace_summary_table.sql", "trace_summary_mv.sql", "Start"),
+    "_attributes": ("attributes_table.sql", "attributes_mv.sql", "Timestamp"),
+    "_entry_error_spans": ("entry_error_spans_table.sql", "entry_error_spans_mv.sql", "Timestamp"),
+}
+ADDITION_FILES = tuple(f for table, view, _ in ADDITIONS.values() for f in (table, view))
+_TTL_COLUMN = {"trace_id_ts_table.sql": "Start",
+               **{table: column for table, _, column in ADDITIONS.values()}}
 
 # The engines the exporter's ``table_engine`` option can name (with optional parameters).
 _ENGINE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\([A-Za-z0-9_'{}/., -]*\))?$")
@@ -65,8 +96,8 @@ def render_schema(database: str, table: str, ttl_days: int = 0,
     if not isinstance(engine, str) or not _ENGINE.fullmatch(engine):
         raise ConfigError(f"invalid table engine {engine!r}: expected e.g. MergeTree()")
     statements = [f"CREATE DATABASE IF NOT EXISTS {db}"]
-    for name in DDL_FILES:
-        ttl_column = "Start" if name == "trace_id_ts_table.sql" else "Timestamp"
+    for name in DDL_FILES + ADDITION_FILES:
+        ttl_column = _TTL_COLUMN.get(name, "Timestamp")
         sql = _read_ddl(name)
         # Quote every "{database}.{table}..." reference as `db`.`table_suffix`.
         sql = re.sub(r"\{database\}\.\{table\}([A-Za-z0-9_]*)",
@@ -95,9 +126,13 @@ def _strip_comments(sql: str) -> str:
 def create_schema(client, database: str, table: str, ttl_days: int = 0,
                   engine: str = "MergeTree()") -> None:
     """Create the database, the traces table, the trace-id lookup table and its materialized
-    view, if they do not exist. Raises ``ConfigError`` for a bad name, ``StoreError`` when
+    view, if they do not exist, and Spanhouse's additions when the traces table is new (see
+    the module docstring). Raises ``ConfigError`` for a bad name, ``StoreError`` when
     ClickHouse refuses a statement."""
-    for statement in render_schema(database, table, ttl_days, engine):
+    statements = render_schema(database, table, ttl_days, engine)
+    if table_columns(client, database, table):   # an existing table: no additions
+        statements = statements[:1 + len(DDL_FILES)]
+    for statement in statements:
         try:
             client.command(statement)
         except Exception as exc:  # driver errors -> our typed error
