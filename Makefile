@@ -24,7 +24,15 @@ $(JSONSTAMP):
 	$(JSONVENV)/bin/pip install -q 'opentelemetry-sdk>=1.45' 'opentelemetry-exporter-otlp-json-http>=0.66b1'
 	touch $@
 
-install: $(STAMP) $(JSONSTAMP)
+# Debian's Chromium for the browser tests (Playwright drives it with executable_path; no
+# browser download).
+CHROMIUM := /usr/bin/chromium
+
+$(CHROMIUM):
+	if [ "$$(id -u)" = 0 ]; then apt-get update -q && apt-get install -y -q chromium; \
+	else sudo apt-get update -q && sudo apt-get install -y -q chromium; fi
+
+install: $(STAMP) $(JSONSTAMP) $(CHROMIUM)
 
 test: install
 	$(BIN)/python -m pytest

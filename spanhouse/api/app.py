@@ -24,6 +24,7 @@ from spanhouse.api import jaeger, jaeger_v3, v1
 from spanhouse.api.jaeger_json import envelope
 from spanhouse.query.model import QueryAPI
 from spanhouse.telemetry import Telemetry
+from spanhouse.ui.routes import routes as ui_routes
 
 
 def json_response(payload, status_code: int = 200) -> Response:
@@ -51,7 +52,8 @@ def create_app(query: QueryAPI, telemetry: Telemetry, is_ready: Callable[[], boo
         *jaeger.routes(query),
         *jaeger_v3.routes(query),
         *(_analysis_routes(analysis) if analysis is not None else []),
-        *v1.routes(query),  # last: it ends with the 404 for any other /api/v1 path
+        *v1.routes(query),  # after every /api/v1 route: it ends with the 404 for other /api/v1 paths
+        *ui_routes(),
     ])
 
 

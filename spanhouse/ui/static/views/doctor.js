@@ -1,0 +1,38 @@
+// The trace doctor: instrumentation mistakes, each with the fix and example traces.
+import { h, api, pageParams, navigate, urlWith, fmtPct, rangeControl, windowParams, errorBox,
+         emptyState, traceLink } from "../lib.js";
+
+export async function mount(app) {
+  const params = pageParams();
+  const range = rangeControl(params);
+  const keys = h("input", { name: "key", value: (params.key || []).join(" "), placeholder: "user.id order.id tenant.id",
+                            "aria-label": "Business keys", size: 28 });
+  const form = h("form", { class: "filters" }, h("p", { class: "form-title" }, "Trace doctor"), range.el,
+    h("label", { class: "field" }, h("span", {}, "Business keys"), keys),
+    h("div", { class: "field actions" }, h("span", {}, " "), h("button", { type: "submit", class: "primary" }, "Examine")));
+  form.addEventListener("submit", e => {
+    e.preventDefault();
+    navigate(urlWith("/doctor", { ...range.values(), key: keys.value.split(/[\s,]+/).filter(Boolean) }));
+  });
+  const out = h("section", { class: "results" }, h("p", { class: "muted" }, "Examining…"));
+  app.append(form, out);
+  let body;
+  try { body = await api("/api/v1/doctor", { ...windowParams(params), key: params.key }); }
+  catch (err) { out.replaceChildren(errorBox(err)); return; }
+  const d = body.data;
+  const s = d.sampling || {};
+  out.replaceChildren(
+    h("p", { class: "muted small" }, `${s.spans ?? 0} spans stored in the window`,
+      s.rate !== undefined ? ` · sampling keeps ${fmtPct(s.rate, 1)}` : "",
+      d.elapsed_ms !== undefined ? ` · examined in ${Math.round(d.elapsed_ms)} ms` : ""));
+  if (!s.spans) { out.append(emptyState("No traces in this window", "Is your exporter pointing at :4317?")); return; }
+  if (!d.findings.length) { out.append(emptyState("No findings", "The instrumentation looks healthy in this window.")); return; }
+  out.append(h("div", { class: "findings", id: "findings" }, d.findings.map(f =>
+    h("article", { class: `finding sev-${f.severity}`, "data-code": f.code },
+      h("header", {}, h("span", { class: `sev sev-${f.severity}` }, f.severity), " ", h("strong", {}, f.title),
+        h("span", { class: "muted small" }, ` · ${f.code} · ${f.count}×`)),
+      f.services?.length ? h("p", { class: "small" }, h("span", { class: "muted" }, "Services: "), f.services.join(", ")) : null,
+      h("p", { class: "fix" }, h("span", { class: "muted" }, "Fix: "), f.fix),
+      f.examples?.length ? h("p", { class: "small examples" }, h("span", { class: "muted" }, "Examples: "),
+        [...new Set(f.examples)].slice(0, 5).map(id => [traceLink(id), " "])) : null))));
+}
