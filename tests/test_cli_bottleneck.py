@@ -6,18 +6,16 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
-import time
 
 import click
 import pytest
-import uvicorn
 from click.testing import CliRunner
 from starlette.applications import Starlette
 
 from spanhouse import cli_analysis_bottleneck
 from spanhouse.api import v1_bottleneck
 from spanhouse.cli_analysis_bottleneck import format_ms
+from tests.http_server import serve_app
 from tests.analysis.test_bottleneck import NOW, SEED, chdb_store, dataset
 
 
@@ -34,22 +32,8 @@ def server(tmp_path_factory):
     batch, _ = dataset()
     with chdb_store(tmp_path_factory, batch) as store:
         app = Starlette(routes=v1_bottleneck.routes(store, clock=lambda: NOW))
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-        uv = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False,
-                                           lifespan="off"))
-        thread = threading.Thread(target=uv.run, kwargs={"sockets": [sock]}, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 10
-        while not uv.started:
-            assert time.monotonic() < deadline, "uvicorn did not start"
-            time.sleep(0.01)
-        yield f"http://127.0.0.1:{port}"
-        uv.should_exit = True
-        thread.join(10)
-        sock.close()
+        with serve_app(app) as url:
+            yield url
 
 
 def run(*args):

@@ -6,12 +6,9 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
-import time
 
 import click
 import pytest
-import uvicorn
 from click.testing import CliRunner
 from starlette.applications import Starlette
 
@@ -19,6 +16,7 @@ from spanhouse.analysis.compare import parse_where
 from spanhouse.api.v1_compare import routes
 from spanhouse.cli_analysis_compare import register
 from spanhouse.errors import StoreError
+from tests.http_server import serve_app
 from tests.api.test_v1_compare import HOUR, NOW, NOW_NS, STORE, FakeCompare, canned
 
 
@@ -34,21 +32,8 @@ register(cli)
 def server():
     fake = FakeCompare()
     app = Starlette(routes=routes(STORE, clock=lambda: NOW, compare_fn=fake))
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    uv = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off"))
-    thread = threading.Thread(target=uv.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not uv.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.01)
-    yield f"http://127.0.0.1:{port}", fake
-    uv.should_exit = True
-    thread.join(10)
-    sock.close()
+    with serve_app(app) as url:
+        yield url, fake
 
 
 @pytest.fixture

@@ -6,18 +6,16 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
-import time
 
 import click
 import pytest
-import uvicorn
 from click.testing import CliRunner
 from starlette.applications import Starlette
 
 from spanhouse import cli_analysis_doctor
 from spanhouse.api.v1_doctor import routes
 from spanhouse.errors import StoreError
+from tests.http_server import serve_app
 from tests.api.test_v1_doctor import FINDING, HOUR, NOW, NOW_NS, TRACE, FakeDoctor, report
 from spanhouse.analysis.doctor import Finding
 
@@ -38,21 +36,8 @@ SKEW = Finding(code="clock_skew", title="Clock skew", severity="medium", count=3
 def server():
     fake = FakeDoctor()
     app = Starlette(routes=routes("STORE", clock=lambda: NOW, runner=fake))
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    uv = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off"))
-    thread = threading.Thread(target=uv.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not uv.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.01)
-    yield f"http://127.0.0.1:{port}", fake
-    uv.should_exit = True
-    thread.join(10)
-    sock.close()
+    with serve_app(app) as url:
+        yield url, fake
 
 
 @pytest.fixture

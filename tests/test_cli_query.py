@@ -6,11 +6,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import socket
-import threading
 import time
 
 import pytest
-import uvicorn
 from click.testing import CliRunner
 from starlette.applications import Starlette
 
@@ -19,6 +17,7 @@ from spanhouse.cli import main
 from spanhouse.errors import StoreError
 from spanhouse.query.model import AttributeFilter, SearchQuery
 from spanhouse.timeparse import to_ns
+from tests.http_server import serve_app
 from tests.api.test_v1 import HOUR, NOW, NOW_NS, TRACE, FakeQuery, summary
 
 UNREACHABLE = ('cannot reach the server at {url} (is "spanhouse serve" running? '
@@ -44,21 +43,8 @@ def _forget_cached_help_options():
 def server():
     fake = FakeQuery()
     app = Starlette(routes=routes(fake, clock=lambda: NOW))
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    uv = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off"))
-    thread = threading.Thread(target=uv.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not uv.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.01)
-    yield f"http://127.0.0.1:{port}", fake
-    uv.should_exit = True
-    thread.join(10)
-    sock.close()
+    with serve_app(app) as url:
+        yield url, fake
 
 
 @pytest.fixture

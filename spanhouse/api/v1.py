@@ -70,7 +70,8 @@ Clock = Callable[[], _dt.datetime]
 class Params:
     """The query parameters of one request, checked against the endpoint's accepted names."""
 
-    def __init__(self, items: list[tuple[str, str]], accepted: tuple[str, ...]):
+    def __init__(self, items: list[tuple[str, str]], accepted: tuple[str, ...],
+                 repeatable: frozenset[str] = REPEATABLE):
         unknown = sorted({key for key, _ in items if key not in accepted})
         if unknown:
             names = ", ".join(repr(key[:64]) for key in unknown[:10])
@@ -81,7 +82,7 @@ class Params:
         for key, value in items:
             self._values[key].append(value)
         for key, values in self._values.items():
-            if len(values) > 1 and key not in REPEATABLE:
+            if len(values) > 1 and key not in repeatable:
                 raise InvalidInput(f"{key}: given {len(values)} times; give it once")
 
     def get(self, name: str) -> str | None:
@@ -248,12 +249,14 @@ def trace_to_json(trace_id: str, spans: list) -> dict:
 Handler = Callable[[Request, Params], Awaitable[tuple[Any, dict]]]
 
 
-def _endpoint(path: str, handler: Handler) -> Route:
-    accepted = PARAMETERS[path]
+def json_route(path: str, accepted: tuple[str, ...], handler: Handler,
+               repeatable: frozenset[str] = REPEATABLE) -> Route:
+    """A GET route whose ``handler(request, params)`` returns ``(data, query)``: the one
+    boundary where errors become JSON (400 bad input, 404 not found, 503 store, 500 other)."""
 
     async def endpoint(request: Request) -> Response:
         try:
-            params = Params(request.query_params.multi_items(), accepted)
+            params = Params(request.query_params.multi_items(), accepted, repeatable)
             data, query = await handler(request, params)
         except InvalidInput as exc:
             return error_response(400, str(exc))
@@ -267,6 +270,10 @@ def _endpoint(path: str, handler: Handler) -> Route:
         return json_response({"data": data, "query": query})
 
     return Route(path, endpoint, methods=["GET"])
+
+
+def _endpoint(path: str, handler: Handler) -> Route:
+    return json_route(path, PARAMETERS[path], handler)
 
 
 def routes(query: QueryAPI, clock: Clock | None = None) -> list[Route]:

@@ -23,13 +23,12 @@ from typing import Any, Awaitable, Callable
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import Response
 from starlette.routing import Route
 
 from spanhouse.analysis import bottleneck
-from spanhouse.api.v1 import (PREFIX, Params, check_text, error_response, json_response,
-                              parse_trace_id, window, window_echo)
-from spanhouse.errors import InvalidInput, NotFound, StoreError
+from spanhouse.api.v1 import (PREFIX, Params, check_text, json_route, parse_trace_id, window,
+                              window_echo)
+from spanhouse.errors import InvalidInput
 
 log = logging.getLogger(__name__)
 
@@ -74,24 +73,7 @@ def parse_max_traces(text: str | None) -> int:
 
 
 def _endpoint(path: str, handler: Handler) -> Route:
-    accepted = PARAMETERS[path]
-
-    async def endpoint(request: Request) -> Response:
-        try:
-            params = Params(request.query_params.multi_items(), accepted)
-            data, query = await handler(request, params)
-        except InvalidInput as exc:
-            return error_response(400, str(exc))
-        except NotFound as exc:
-            return error_response(404, str(exc))
-        except StoreError as exc:
-            return error_response(503, str(exc))
-        except Exception:  # the boundary: a JSON 500, never a traceback to the client
-            log.exception("GET %s failed", request.url.path)
-            return error_response(500, "internal error (see the server log)")
-        return json_response({"data": data, "query": query})
-
-    return Route(path, endpoint, methods=["GET"])
+    return json_route(path, PARAMETERS[path], handler)
 
 
 def routes(store, clock: Clock | None = None) -> list[Route]:

@@ -20,13 +20,11 @@ from typing import Callable
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import Response
 from starlette.routing import Route
 
 from spanhouse.analysis.compare import DEFAULT_LIMIT, MAX_LIMIT, compare, parse_where
-from spanhouse.api.v1 import (PREFIX, Params, check_text, error_response, json_response, window,
-                              window_echo)
-from spanhouse.errors import InvalidInput, NotFound, StoreError
+from spanhouse.api.v1 import PREFIX, Params, check_text, json_route, window, window_echo
+from spanhouse.errors import InvalidInput
 
 log = logging.getLogger(__name__)
 
@@ -65,19 +63,4 @@ def routes(store, clock: Clock | None = None, compare_fn: Callable | None = None
         return result.to_json(), {"where": selection.text, **window_echo(params, start_ns, end_ns),
                                   "service": service, "operation": operation, "limit": limit}
 
-    async def endpoint(request: Request) -> Response:
-        try:
-            params = Params(request.query_params.multi_items(), PARAMETERS)
-            data, query = await handler(request, params)
-        except InvalidInput as exc:
-            return error_response(400, str(exc))
-        except NotFound as exc:
-            return error_response(404, str(exc))
-        except StoreError as exc:
-            return error_response(503, str(exc))
-        except Exception:  # the boundary: a JSON 500, never a traceback to the client
-            log.exception("GET %s failed", request.url.path)
-            return error_response(500, "internal error (see the server log)")
-        return json_response({"data": data, "query": query})
-
-    return [Route(PATH, endpoint, methods=["GET"])]
+    return [json_route(PATH, PARAMETERS, handler)]

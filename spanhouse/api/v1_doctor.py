@@ -18,15 +18,13 @@ from typing import Callable
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import Response
 from starlette.routing import Route
 
 from spanhouse.analysis.doctor import (DEFAULT_BUSINESS_KEYS, MAX_BUSINESS_KEYS, DoctorOptions,
                                        run_doctor)
 from spanhouse.analysis.store import AnalysisStore
-from spanhouse.api.v1 import (DEFAULT_SINCE, PREFIX, check_key, error_response, json_response,
-                              window_echo)
-from spanhouse.errors import InvalidInput, StoreError
+from spanhouse.api.v1 import DEFAULT_SINCE, PREFIX, check_key, json_route, window_echo
+from spanhouse.errors import InvalidInput
 from spanhouse.timeparse import parse_duration, resolve_window
 
 log = logging.getLogger(__name__)
@@ -36,30 +34,6 @@ PARAMETERS = ("since", "start", "end", "key", "settle")
 REPEATABLE = frozenset({"key"})
 
 Clock = Callable[[], _dt.datetime]
-
-
-class _Params:
-    """The request's parameters: unknown names and repeats (but ``key``) are refused."""
-
-    def __init__(self, items: list[tuple[str, str]]):
-        unknown = sorted({k for k, _ in items if k not in PARAMETERS})
-        if unknown:
-            names = ", ".join(repr(k[:64]) for k in unknown[:10])
-            raise InvalidInput(f"unknown parameter{'s' if len(unknown) > 1 else ''} {names} "
-                               f"(accepted: {', '.join(PARAMETERS)})")
-        self._values: dict[str, list[str]] = {}
-        for key, value in items:
-            self._values.setdefault(key, []).append(value)
-        for key, values in self._values.items():
-            if len(values) > 1 and key not in REPEATABLE:
-                raise InvalidInput(f"{key}: given {len(values)} times; give it once")
-
-    def get(self, name: str) -> str | None:
-        values = self._values.get(name)
-        return values[0] if values and values[0] != "" else None
-
-    def all(self, name: str) -> list[str]:
-        return list(self._values.get(name, ()))
 
 
 def parse_keys(values: list[str]) -> tuple[str, ...]:
@@ -77,28 +51,18 @@ def routes(store: AnalysisStore, clock: Clock | None = None,
     now: Clock = clock or (lambda: _dt.datetime.now().astimezone())
     doctor = runner or run_doctor
 
-    async def endpoint(request: Request) -> Response:
-        try:
-            params = _Params(request.query_params.multi_items())
-            start_ns, end_ns = resolve_window(params.get("since"), params.get("start"),
-                                              params.get("end"), now=now(),
-                                              default_since=DEFAULT_SINCE)
-            keys = parse_keys(params.all("key"))
-            options = DoctorOptions(business_keys=keys)
-            settle = params.get("settle")
-            if settle is not None:  # how old a span must be before a missing relative counts
-                options = replace(options, settle_ns=parse_duration(settle, "settle"))
-            report = await run_in_threadpool(doctor, store, start_ns, end_ns, options)
-        except InvalidInput as exc:
-            return error_response(400, str(exc))
-        except StoreError as exc:
-            return error_response(503, str(exc))
-        except Exception:  # the boundary: a JSON 500, never a traceback to the client
-            log.exception("GET %s failed", request.url.path)
-            return error_response(500, "internal error (see the server log)")
+    async def handler(request: Request, params) -> tuple[dict, dict]:
+        start_ns, end_ns = resolve_window(params.get("since"), params.get("start"),
+                                          params.get("end"), now=now(), default_since=DEFAULT_SINCE)
+        keys = parse_keys(params.all("key"))
+        options = DoctorOptions(business_keys=keys)
+        settle = params.get("settle")
+        if settle is not None:  # how old a span must be before a missing relative counts
+            options = replace(options, settle_ns=parse_duration(settle, "settle"))
+        report = await run_in_threadpool(doctor, store, start_ns, end_ns, options)
         query = {**window_echo(params, start_ns, end_ns), "key": list(keys)}
-        if params.get("settle") is not None:
-            query["settle"] = params.get("settle")
-        return json_response({"data": report.to_json(), "query": query})
+        if settle is not None:
+            query["settle"] = settle
+        return report.to_json(), query
 
-    return [Route(PATH, endpoint, methods=["GET"])]
+    return [json_route(PATH, PARAMETERS, handler, REPEATABLE)]

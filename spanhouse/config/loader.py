@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-from pathlib import Path
-
-import yaml
 
 from spanhouse.errors import ConfigError
 
@@ -31,27 +28,6 @@ def substitute_env(text: str, path: str) -> str:
         return value
 
     return _ENV.sub(replace, text)
-
-
-def load_yaml(path: str) -> dict:
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the config file: {exc.strerror}") from None
-    text = substitute_env(text, path)
-    try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else path
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(f"{where}: invalid YAML: {problem}") from None
-    if doc is None:
-        return {}
-    if not isinstance(doc, dict):
-        raise ConfigError(f"{path}: the top level must be a mapping with receivers, processors, "
-                          "exporters and service")
-    return doc
 
 
 _GO_DURATION = re.compile(r"^(?:(\d+(?:\.\d+)?)(h|m|s|ms|us|µs|ns))+$")
