@@ -19,6 +19,7 @@ import os
 import sys
 import tempfile
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -37,18 +38,29 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--spans", type=int, default=20_000_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--data", help="keep the store in this directory and reuse it when it "
+                        "is already filled (for iterating; the windows stay those of the fill)")
+    parser.add_argument("--only", default="", help="time only the analyses whose name "
+                        "contains this text")
     args = parser.parse_args()
     traces = args.spans // SPANS_PER_TRACE
 
-    with tempfile.TemporaryDirectory(prefix="spanhouse-abench-") as data:
+    with (nullcontext(args.data) if args.data
+          else tempfile.TemporaryDirectory(prefix="spanhouse-abench-")) as data:
         endpoint = f"chdb://{data}"
         client = open_client(endpoint)
-        create_schema(client, "default", "otel_traces")
-        now_ns = time.time_ns()
+        stamp = Path(data) / "bench-now-ns"
         began = time.perf_counter()
-        client.command(FILL_SQL.format(table="default.otel_traces", now_ns=now_ns,
-                                       window_ns=WINDOW_S * 10**9, traces=traces,
-                                       services=SERVICES, spans=args.spans))
+        if args.data and stamp.exists():
+            now_ns = int(stamp.read_text())
+        else:
+            create_schema(client, "default", "otel_traces")
+            now_ns = time.time_ns()
+            client.command(FILL_SQL.format(table="default.otel_traces", now_ns=now_ns,
+                                           window_ns=WINDOW_S * 10**9, traces=traces,
+                                           services=SERVICES, spans=args.spans))
+            if args.data:
+                stamp.write_text(str(now_ns))
         load_s = time.perf_counter() - began
         hour_ago = now_ns - 3600 * 10**9
         in_hour = client.query(
@@ -70,6 +82,8 @@ def main() -> None:
         }
         print(f"{'analysis':<58} {'median':>9} {'p95':>9}")
         for name, fn in cases.items():
+            if args.only not in name:
+                continue
             median, p95, _ = timed(fn, args.repeat)
             print(f"{name:<58} {median:>7.0f}ms {p95:>7.0f}ms")
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")

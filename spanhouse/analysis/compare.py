@@ -64,6 +64,7 @@ _ROOT_SERVICE = " AND root_service = {service:String}"
 _ROOT_OPERATION = " AND root_operation = {operation:String}"
 _ROOT_SPAN_SERVICE = " AND ServiceName = {service:String}"
 _ROOT_SPAN_OPERATION = " AND SpanName = {operation:String}"
+_SAMPLE_FILTER = " AND cityHash64(TraceId) IN {sample:Array(UInt64)}"
 PAIRS = (
     ",\n    groupUniqArrayArray(arrayConcat("
     "arrayMap((k, v) -> (toString(k), v), mapKeys(SpanAttributes), mapValues(SpanAttributes)), "
@@ -233,14 +234,16 @@ def _check_limit(limit) -> int:
     return limit
 
 
-def _group(rows, sel: bool) -> tuple[GroupStats, int]:
-    """A group's stats from step 2, and its hash bound (the sample's largest hash)."""
+def _group(rows, sel: bool) -> tuple[GroupStats, int, list[int]]:
+    """A group's stats from step 2, its hash bound (the sample's largest hash) and the
+    sample's hashes."""
     for row_sel, traces, estimated, sample in rows:
         if bool(row_sel) == sel:
             bound = HASH_MAX if len(sample) >= traces else max(h for h, _ in sample)
-            return GroupStats(int(traces), float(estimated), len(sample),
-                              float(sum(w for _, w in sample))), bound
-    return GroupStats(0, 0.0, 0, 0.0), 0
+            return (GroupStats(int(traces), float(estimated), len(sample),
+                               float(sum(w for _, w in sample))), bound,
+                    [int(h) for h, _ in sample])
+    return GroupStats(0, 0.0, 0, 0.0), 0, []
 
 
 def compare(store, selection: Selection | str, start_ns: int, end_ns: int,
@@ -293,20 +296,22 @@ def compare(store, selection: Selection | str, start_ns: int, end_ns: int,
         rows = run(client, _render("compare_groups.sql", tables, _trace(tables, root_filter),
                                    selected=selected_sql),
                    {**params, "cap": max_traces}, "compare (groups)")
-        selected, bound_sel = _group(rows, True)
-        baseline, bound_base = _group(rows, False)
+        selected, bound_sel, hashes_sel = _group(rows, True)
+        baseline, bound_base, hashes_base = _group(rows, False)
         min_support = min(MIN_SUPPORT, selected.considered) or MIN_SUPPORT
         if (not selected.considered or not baseline.considered
                 or selected.considered_estimated <= 0 or baseline.considered_estimated <= 0):
             return result(threshold, selected, baseline, min_support=min_support)
 
         span_filter = ""
-        if min(bound_sel, bound_base) < HASH_MAX:   # a sample: the spans of its traces only
-            span_filter = (" AND cityHash64(TraceId) IN (SELECT h FROM ("
-                           + _trace(tables, root_filter) + f") WHERE h <= if({selected_sql}, "
-                           "{bound_sel:UInt64}, {bound_base:UInt64}))")
+        pair_params: dict[str, Any] = {}
+        if min(bound_sel, bound_base) < HASH_MAX:
+            # a sample: the spans of its traces only (the hashes step 2 returned, bound:
+            # no second pass over the window to find them again)
+            span_filter = _SAMPLE_FILTER
+            pair_params["sample"] = sorted(hashes_sel + hashes_base)
         trace = _trace(tables, root_filter, pairs=PAIRS, span_filter=span_filter)
-        pair_params = {**params, "bound_sel": bound_sel, "bound_base": bound_base,
+        pair_params = {**params, **pair_params,
                        "min_support": min_support,
                        "max_values": MAX_KEY_VALUES,
                        "total_sel": selected.considered_estimated,

@@ -30,6 +30,15 @@ edge crossing the window's border is not a false alarm), and spans of the last
 ``options.settle_ns`` before now are not accused of missing relatives (those may not be
 exported yet).
 
+Big windows: the checks of relations between spans (``context_not_propagated``,
+``async_hop_unlinked``, ``clock_skew``, ``huge_traces``) join every span of their lookup
+window with the others, so their cost grows with the window. When the window holds more than
+``options.max_checked_spans`` spans (default 300,000; 0: no limit), they run over a slice of it
+holding about that many (its latest settled part), with relatives looked up within
+``min(window_margin_ns, slice length)`` of the slice: a deterministic sample, whose counts and
+examples are the slice's. Their findings then say so in ``details["sample"]`` (the slice, the
+window's span count, the limit). The other checks always read the whole window.
+
 SQL where the data is big (``spanhouse/analysis/sql/doctor_*.sql``, package data): each check
 is one or two queries over the window, aggregated in ClickHouse, examples bounded with
 ``groupArray(5)``; every value reaches SQL as a bound parameter. Only fixed fragments
@@ -40,7 +49,7 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib import resources
 from string import Template
@@ -104,6 +113,10 @@ class DoctorOptions:
     settle_ns: int = 2 * 60 * SECOND          # recent spans are not accused of missing relatives
     now_ns: int | None = None                 # "now" for settle_ns (None: the clock)
     learn_limit: int = 200_000                # entry spans read to learn business keys
+    # The checks of relations between spans (fragments, broken edges, queue hops, clock skew,
+    # huge traces) run over a slice of the window when the window holds more spans than this
+    # (0: always the whole window); see ``_relations``.
+    max_checked_spans: int = 300_000
 
 
 # ----------------------------------------------------------------------------- results
@@ -221,7 +234,7 @@ def _check_options(options: DoctorOptions) -> DoctorOptions:
         if not key or len(key) > MAX_KEY_LENGTH or not _KEY.match(key):
             raise InvalidInput(f"business key {key[:64]!r}: expected an attribute key such as "
                                "user.id (no spaces, quotes or control characters)")
-    for name in ("window_margin_ns", "settle_ns", "learn_limit"):
+    for name in ("window_margin_ns", "settle_ns", "learn_limit", "max_checked_spans"):
         value = getattr(options, name)
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise InvalidInput(f"{name} must be a whole number >= 0")
@@ -526,10 +539,15 @@ def _clock_skew(ctx: _Ctx) -> Finding | None:
                              "examples": list(r[5])} for r in rows])))
 
 
-def _durations(ctx: _Ctx) -> Finding | None:
+def _per_service(ctx: _Ctx) -> list[tuple]:
+    """The rows of ``doctor_services.sql`` (what ``_durations`` and ``_span_names`` need)."""
+    return ctx.rows("doctor_services.sql", "durations and span names",
+                    max_duration=ctx.t.max_span_duration_ns)
+
+
+def _durations(ctx: _Ctx, services: list[tuple]) -> Finding | None:
     t = ctx.t
-    rows = [r for r in ctx.rows("doctor_durations.sql", "durations",
-                                max_duration=t.max_span_duration_ns)
+    rows = [r[:5] for r in services
             if r[3] > 0 or r[2] / max(r[1], 1) >= t.zero_duration_min_share]
     if not rows:
         return None
@@ -547,10 +565,10 @@ def _durations(ctx: _Ctx) -> Finding | None:
                                  for r in rows]),))
 
 
-def _span_names(ctx: _Ctx) -> Finding | None:
+def _span_names(ctx: _Ctx, services: list[tuple]) -> Finding | None:
     t = ctx.t
-    rows = [r for r in ctx.rows("doctor_span_names.sql", "span names")
-            if r[1] > t.span_names_max_distinct or r[2] >= t.span_names_min_id_like]
+    rows = [(r[0], *r[5:]) for r in services
+            if r[5] > t.span_names_max_distinct or r[6] >= t.span_names_min_id_like]
     if not rows:
         return None
     return Finding(
@@ -565,6 +583,37 @@ def _span_names(ctx: _Ctx) -> Finding | None:
         details=(("by_service", [{"service": r[0], "distinct_names": int(r[1]),
                                   "id_like_names": int(r[2]), "example_names": list(r[3]),
                                   "examples": list(r[4])} for r in rows]),))
+
+
+# ----------------------------------------------------------------------------- sampling
+def _relations(ctx: _Ctx, window_spans: int) -> tuple[_Ctx, dict | None]:
+    """The context the relation checks run in: ``ctx`` itself, or, when the window holds more
+    than ``options.max_checked_spans`` spans, a slice of it holding about that many (the
+    latest settled part of the window: it ends at ``settled``), whose missing relatives are
+    looked up within ``min(window_margin_ns, slice length)`` of it. Those checks join every
+    span of their lookup window with every other (the cost grows with the window); on a
+    slice, their counts are the slice's and their findings say so (``details["sample"]``)."""
+    limit = ctx.options.max_checked_spans
+    if not limit or window_spans <= limit:
+        return ctx, None
+    start, end, settled = ctx.params["start"], ctx.params["end"], ctx.params["settled"]
+    length = max((end - start) * limit // window_spans, 1)
+    s_end = min(end, max(settled, start + length))
+    s_start = max(s_end - length, start)
+    margin = min(ctx.options.window_margin_ns, length)
+    params = {"start": s_start, "end": s_end, "lo": max(s_start - margin, 0),
+              "hi": min(s_end + margin, 2 ** 63 - 1), "settled": min(settled, s_end)}
+    sample = {"start": rfc3339(s_start), "end": rfc3339(s_end),
+              "window_spans": window_spans, "max_checked_spans": limit,
+              "lookup_margin_ms": margin / 1e6,
+              "note": "counts are those of this slice of the window"}
+    return _Ctx(ctx.client, ctx.tables, params, ctx.options), sample
+
+
+def _sampled(finding: Finding | None, sample: dict | None) -> Finding | None:
+    if finding is None or sample is None:
+        return finding
+    return replace(finding, details=finding.details + (("sample", sample),))
 
 
 # ----------------------------------------------------------------------------- entry point
@@ -583,14 +632,17 @@ def run_doctor(store: AnalysisStore, start_ns: int, end_ns: int,
     findings: list[Finding] = []
     with store.client() as (client, tables):
         ctx = _Ctx(client, tables, params, options)
-        context, huge = _context(ctx)
-        findings += context
-        async_finding = _async(ctx)
+        sampling, sampling_findings = _sampling(ctx)
+        rel, sample = _relations(ctx, sampling.spans)
+        context, huge = _context(rel)
+        findings += [_sampled(f, sample) for f in context]
+        async_finding = _sampled(_async(rel), sample)
         keys = _learned_keys(ctx)
         business = _business(ctx, keys)
-        sampling, sampling_findings = _sampling(ctx)
-        others = [async_finding, business, *sampling_findings, _clock_skew(ctx),
-                  _durations(ctx), huge, _span_names(ctx)]
+        services = _per_service(ctx)
+        others = [async_finding, business, *sampling_findings,
+                  _sampled(_clock_skew(rel), sample), _durations(ctx, services),
+                  _sampled(huge, sample), _span_names(ctx, services)]
     findings += [f for f in others if f is not None]
     findings.sort(key=lambda f: SEVERITIES.index(f.severity))   # stable: check order in a level
     return DoctorReport(start_ns=start_ns, end_ns=end_ns, findings=tuple(findings),

@@ -440,6 +440,34 @@ def test_default_huge_threshold_and_settle(stores):
     assert "async_hop_unlinked" in codes          # consumer roots are not about timing
 
 
+def test_big_windows_check_relations_on_a_slice(stores, problems):
+    # no sample on a window under the limit: the findings say nothing of one
+    assert all("sample" not in dict(f.details) for f in problems.findings)
+    huge = Thresholds(huge_trace_spans=50)
+    sliced = run_doctor(stores["problems"], *WINDOW,
+                        DoctorOptions(thresholds=huge, max_checked_spans=10))
+    spans = sliced.sampling.spans
+    assert spans == problems.sampling.spans > 10            # the sampling figures stay whole
+    for f in sliced.findings:
+        sample = dict(f.details).get("sample")
+        if f.code in ("context_not_propagated", "async_hop_unlinked", "clock_skew",
+                      "huge_traces"):
+            assert sample["window_spans"] == spans and sample["max_checked_spans"] == 10
+            assert sample["lookup_margin_ms"] <= (WINDOW[1] - WINDOW[0]) / 1e6
+        else:                                              # whole-window checks: unchanged
+            assert sample is None
+            same = _finding(problems, f.code)
+            assert (f.count, f.services, set(f.examples)) == (
+                same.count, same.services, set(same.examples))
+    # 0: no limit, the same report as the default
+    whole = run_doctor(stores["problems"], *WINDOW,
+                       DoctorOptions(thresholds=huge, max_checked_spans=0))
+    assert ([(f.code, f.count, f.services) for f in whole.findings]
+            == [(f.code, f.count, f.services) for f in problems.findings])
+    with pytest.raises(InvalidInput):
+        run_doctor(stores["clean"], *WINDOW, DoctorOptions(max_checked_spans=-1))
+
+
 def test_bad_arguments(stores):
     with pytest.raises(InvalidInput):
         run_doctor(stores["clean"], WINDOW[1], WINDOW[0])

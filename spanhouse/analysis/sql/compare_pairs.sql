@@ -1,9 +1,10 @@
 -- Compare, step 3: per (key, value) pair, the sampled traces of each group that have it
 -- (stored count and summed weight). ${trace} (compare_trace.sql) adds, per trace, the distinct
 -- pairs of its spans (span and resource attributes, span.name per service) and, when a group
--- is sampled, keeps the spans of the sampled traces only (h at most the group's bound, from
--- step 2). Keys with unbounded cardinality (more than {max_values:UInt32} values, averaging
--- under two traces each: ids) are skipped; a pair needs {min_support:UInt32} selected traces
+-- is sampled, keeps the spans of the sampled traces only ({sample:Array(UInt64)}: the hashes
+-- of both groups' samples, from step 2). Keys with unbounded cardinality (more than
+-- {max_values:UInt32} values, averaging under two traces each: ids) are skipped; a pair needs
+-- {min_support:UInt32} selected traces
 -- and a larger share of the selection than of the baseline. Best first by the difference of
 -- the shares ({total_sel:Float64}, {total_base:Float64}: the samples' summed weights).
 SELECT key, value, w_sel, w_base, n_sel, n_base

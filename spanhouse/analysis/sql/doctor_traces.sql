@@ -7,39 +7,50 @@
 --   multi_root a trace with more than one root span (ParentSpanId = '');
 --   huge       a trace with more than {huge} spans in the window.
 -- UInt64 keys (cityHash64(TraceId, SpanId)) instead of string pairs for the parent set.
+-- Each problem is found on the few rows that can have it before anything is grouped by trace
+-- (no per-trace aggregate over every span of the window): the orphan spans (one anti-join),
+-- the root spans, and the traces counted over the limit (counted by cityHash64(TraceId), then
+-- counted again exactly by TraceId for those few).
 -- One row per (problem, service): the services of the orphans, of the roots, or the trace's
 -- first root; with the number of traces and up to 5 example trace ids.
 SELECT
-    p.1 AS problem,
-    p.2 AS service,
+    problem,
+    service,
     count() AS traces,
     max(n) AS max_spans,
     groupArray(5)(TraceId) AS examples
 FROM (
-    SELECT
-        TraceId,
-        count() AS n,
-        countIf(ParentSpanId = '') AS roots,
-        countIf(orphan) AS orphans,
-        groupUniqArrayIf(service, orphan) AS orphan_services,
-        groupUniqArrayIf(service, ParentSpanId = '') AS root_services,
-        argMin(service, (ParentSpanId != '', Timestamp)) AS first_service
+    SELECT 'orphan' AS problem, service, TraceId, toUInt64(0) AS n
     FROM (
-        SELECT
-            TraceId, ParentSpanId, Timestamp, toString(ServiceName) AS service,
-            ParentSpanId != ''
-                AND Timestamp <= fromUnixTimestamp64Nano({settled:Int64})
-                AND cityHash64(TraceId, ParentSpanId) NOT IN (
-                    SELECT cityHash64(TraceId, SpanId) FROM ${traces} PREWHERE ${wide}) AS orphan
+        SELECT TraceId, toString(ServiceName) AS service
         FROM ${traces}
-        PREWHERE ${window}
+        PREWHERE ${window} AND ParentSpanId != ''
+            AND Timestamp <= fromUnixTimestamp64Nano({settled:Int64})
+        WHERE cityHash64(TraceId, ParentSpanId) NOT IN (
+            SELECT cityHash64(TraceId, SpanId) FROM ${traces} PREWHERE ${wide})
     )
-    GROUP BY TraceId
-    HAVING n > {huge:UInt64} OR roots > 1 OR orphans > 0
+    GROUP BY TraceId, service
+    UNION ALL
+    SELECT 'multi_root' AS problem, arrayJoin(services) AS service, TraceId, toUInt64(0) AS n
+    FROM (
+        SELECT TraceId, groupUniqArray(toString(ServiceName)) AS services
+        FROM ${traces}
+        PREWHERE ${window} AND ParentSpanId = ''
+        GROUP BY TraceId
+        HAVING count() > 1
+    )
+    UNION ALL
+    SELECT 'huge' AS problem, first_service AS service, TraceId, n
+    FROM (
+        SELECT TraceId, toUInt64(count()) AS n,
+               argMin(toString(ServiceName), (ParentSpanId != '', Timestamp)) AS first_service
+        FROM ${traces}
+        PREWHERE ${window} AND cityHash64(TraceId) IN (
+            SELECT cityHash64(TraceId) AS h FROM ${traces} PREWHERE ${window}
+            GROUP BY h HAVING count() > {huge:UInt64})
+        GROUP BY TraceId
+        HAVING n > {huge:UInt64}
+    )
 )
-ARRAY JOIN arrayConcat(
-    if(n > {huge:UInt64}, [tuple('huge', first_service)], []),
-    arrayMap(s -> tuple('orphan', s), orphan_services),
-    if(roots > 1, arrayMap(s -> tuple('multi_root', s), root_services), [])) AS p
 GROUP BY problem, service
 ORDER BY problem, traces DESC, service
