@@ -9,7 +9,7 @@ and in the ``google.rpc.retryinfo-bin`` trailer that the OpenTelemetry SDK expor
 
 from __future__ import annotations
 
-import math
+import random
 
 import grpc
 from google.protobuf import any_pb2, duration_pb2
@@ -30,8 +30,13 @@ RECEIVER = "otlp_grpc"
 
 
 def _retry_status(message: str, retry_after_s: float) -> grpc.Status:
-    seconds = max(1, math.ceil(retry_after_s))
-    retry_info = error_details_pb2.RetryInfo(retry_delay=duration_pb2.Duration(seconds=seconds))
+    # Jittered (0.5x to 1.5x): senders refused together must not all come back at the same
+    # instant, or the same ones lose every race for the freed queue room until their
+    # exporter's retry budget (6 attempts in the Python SDK) runs out.
+    delay = max(0.05, retry_after_s * random.uniform(0.5, 1.5))
+    seconds = int(delay)
+    retry_info = error_details_pb2.RetryInfo(retry_delay=duration_pb2.Duration(
+        seconds=seconds, nanos=int((delay - seconds) * 1e9)))
     detail = any_pb2.Any()
     detail.Pack(retry_info)
     status = rpc_status.to_status(status_pb2.Status(

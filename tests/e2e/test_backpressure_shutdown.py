@@ -30,7 +30,7 @@ def count_spans(server, trace_ids) -> int:
 
 
 def test_tiny_queue_pushes_back_and_sdk_retries_until_everything_is_stored(server_factory):
-    server = server_factory("--queue-spans", "300")
+    server = server_factory("--queue-spans", "600")  # room for two SDK batches of 256
     traces_per_sender, spans_per_trace = 40, 20
     trace_ids: list[str] = []
     lock = threading.Lock()
