@@ -33,6 +33,7 @@ from spanhouse.store.pool import Pool
 from spanhouse.store.schema import create_schema
 from spanhouse.store.writer import TraceWriter
 from tests.store.batches import add_set, add_span
+from tests.chdb_dir import open_keeper
 
 MS = 1_000_000
 MINUTE = 60_000 * MS
@@ -111,18 +112,7 @@ def dataset() -> tuple[SpanBatch, dict]:
 
 # ------------------------------------------------------------------ a chDB store
 def _open_keeper(tmp_path_factory):
-    """chDB allows one data path per process while a client is open: use our own directory,
-    else the one another test package holds (each test uses its own database)."""
-    own = tmp_path_factory.mktemp("chdb-analysis")
-    try:
-        return f"chdb://{own}", open_client(f"chdb://{own}", "default")
-    except Exception:
-        for candidate in sorted(tmp_path_factory.getbasetemp().glob("chdb-*")):
-            try:
-                return f"chdb://{candidate}", open_client(f"chdb://{candidate}", "default")
-            except Exception:
-                continue
-        raise
+    return open_keeper(tmp_path_factory, "chdb-analysis")
 
 
 @contextmanager

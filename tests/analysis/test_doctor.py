@@ -49,6 +49,7 @@ from spanhouse.store.pool import Pool
 from spanhouse.store.schema import create_schema
 from spanhouse.store.writer import TraceWriter
 from tests.store.batches import add_set, add_span
+from tests.chdb_dir import open_keeper
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -248,18 +249,7 @@ def unsampled_batch() -> SpanBatch:
 
 # ------------------------------------------------------------------------------ the store
 def _open_keeper(tmp_path_factory):
-    """This module's chDB directory, or (chDB holds ONE data path per process while a client
-    is open) the directory another test package already opened in this process."""
-    own = tmp_path_factory.mktemp("chdb-doctor")
-    try:
-        return f"chdb://{own}", open_client(f"chdb://{own}", "default")
-    except Exception:
-        for candidate in sorted(tmp_path_factory.getbasetemp().glob("chdb-*")):
-            try:
-                return f"chdb://{candidate}", open_client(f"chdb://{candidate}", "default")
-            except Exception:
-                continue
-        raise
+    return open_keeper(tmp_path_factory, "chdb-doctor")
 
 
 @pytest.fixture(scope="module")

@@ -22,24 +22,13 @@ from spanhouse.store.writer import TraceWriter
 from spanhouse.query.service import QueryService
 
 from tests.query import dataset
+from tests.chdb_dir import open_keeper
 
 _counter = itertools.count(1)
 
 
 def _open_keeper(tmp_path_factory):
-    own = tmp_path_factory.mktemp("chdb-query")
-    try:
-        endpoint = f"chdb://{own}"
-        return endpoint, open_client(endpoint, "default")
-    except Exception:
-        # another test package holds the engine on its own (session) directory: share it
-        for candidate in sorted(tmp_path_factory.getbasetemp().glob("chdb-store*")):
-            endpoint = f"chdb://{candidate}"
-            try:
-                return endpoint, open_client(endpoint, "default")
-            except Exception:
-                continue
-        raise
+    return open_keeper(tmp_path_factory, "chdb-query", "chdb-store*")
 
 
 @pytest.fixture(scope="package")
