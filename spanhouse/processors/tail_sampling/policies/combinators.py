@@ -21,23 +21,7 @@ class And:
     """``and``: Sampled when no sub-policy says NotSampled/InvertNotSampled (it stops at the
     first that does). Probability: the product of the sub-policies' probabilities."""
 
-    def __init__(self, name: str, subpolicies: Sequence[Policy]):
-        self.name = name
-        self.subpolicies = list(subpolicies)
-
-    def evaluate(self, trace: TraceView) -> Verdict:
-        probability = 1.0
-        for sub in self.subpolicies:
-            verdict = sub.evaluate(trace)
-            if verdict.decision in (Decision.NotSampled, Decision.InvertNotSampled):
-                return Verdict(Decision.NotSampled)
-            probability *= verdict.probability
-        return Verdict(Decision.Sampled, probability)
-
-
-class Drop:
-    """``drop``: Dropped when no sub-policy says NotSampled/InvertNotSampled, else NotSampled.
-    A Dropped decision beats every other policy's decision."""
+    matched = Decision.Sampled  # the decision when every sub-policy matches
 
     def __init__(self, name: str, subpolicies: Sequence[Policy]):
         self.name = name
@@ -50,7 +34,14 @@ class Drop:
             if verdict.decision in (Decision.NotSampled, Decision.InvertNotSampled):
                 return Verdict(Decision.NotSampled)
             probability *= verdict.probability
-        return Verdict(Decision.Dropped, probability)
+        return Verdict(self.matched, probability)
+
+
+class Drop(And):
+    """``drop``: Dropped when no sub-policy says NotSampled/InvertNotSampled, else NotSampled
+    (``and`` with another outcome). A Dropped decision beats every other policy's decision."""
+
+    matched = Decision.Dropped
 
 
 class Not:
