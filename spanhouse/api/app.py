@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from typing import Callable
 
-import orjson
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
@@ -21,18 +20,9 @@ from starlette.routing import Route
 
 from spanhouse.analysis.store import AnalysisStore
 from spanhouse.api import jaeger, jaeger_v3, v1
-from spanhouse.api.jaeger_json import envelope
 from spanhouse.query.model import QueryAPI
 from spanhouse.telemetry import Telemetry
 from spanhouse.ui.routes import routes as ui_routes
-
-
-def json_response(payload, status_code: int = 200) -> Response:
-    return Response(orjson.dumps(payload), status_code=status_code, media_type="application/json")
-
-
-def jaeger_error(status_code: int, message: str) -> Response:
-    return json_response(envelope(None, errors=[{"code": status_code, "msg": message}]), status_code)
 
 
 def create_app(query: QueryAPI, telemetry: Telemetry, is_ready: Callable[[], bool],
