@@ -58,7 +58,7 @@ from typing import Any
 from spanhouse.analysis.store import AnalysisStore
 from spanhouse.errors import InvalidInput
 from spanhouse.query.model import rfc3339
-from spanhouse.query.sqlutil import WEIGHT_COLUMN, Tables, check_window, run
+from spanhouse.query.sqlutil import IS_ERROR, WEIGHT_COLUMN, Tables, check_window, run
 
 SEVERITIES = ("high", "medium", "low")
 DEFAULT_BUSINESS_KEYS = ("user.id", "order.id", "tenant.id")
@@ -200,9 +200,10 @@ def _load(name: str) -> str:
     return "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--"))
 
 
-def _render(name: str, tables: Tables) -> str:
+def _render(name: str, tables: Tables, **fragments: str) -> str:
     policy = "toString(SamplingPolicy)" if tables.weight == WEIGHT_COLUMN else "''"
-    return Template(_load(name)).substitute(**tables.fragments, wide=WIDE, policy=policy)
+    return Template(_load(name)).substitute(**{**tables.fragments, "wide": WIDE,
+                                               "policy": policy, **fragments})
 
 
 @dataclass(frozen=True)
@@ -282,7 +283,9 @@ def _context(ctx: _Ctx) -> tuple[list[Finding], Finding | None]:
     fragments = [r for r in shape if r[0] in ("orphan", "multi_root")]
     huge = [r for r in shape if r[0] == "huge"]
 
-    servers = ctx.rows("doctor_servers.sql", "server services")
+    # which edge queries have work (each builds the set of the lookup window's parents)
+    named_clients, unnamed_clients = ctx.rows("doctor_clients.sql", "client spans")[0]
+    servers = ctx.rows("doctor_servers.sql", "server services") if named_clients else []
     named = []
     if servers:
         callees = [s[0].lower() for s in servers]
@@ -292,9 +295,10 @@ def _context(ctx: _Ctx) -> tuple[list[Finding], Finding | None]:
         named = [(caller, by_lower.get(callee, callee), calls, broken, examples)
                  for caller, callee, calls, broken, examples in named
                  if broken / max(calls, 1) >= t.broken_edge_min_share]
-    timing = [r for r in ctx.rows("doctor_edges_timing.sql", "unnamed calls",
-                                  max_gap=t.timing_max_gap_ns,
-                                  tolerance=t.clock_skew_tolerance_ns)
+    timing = [r for r in (ctx.rows("doctor_edges_timing.sql", "unnamed calls",
+                                   max_gap=t.timing_max_gap_ns,
+                                   tolerance=t.clock_skew_tolerance_ns)
+                          if unnamed_clients else [])
               if r[4] >= t.timing_min_matches and r[4] / max(r[2], 1) >= t.timing_min_share]
 
     findings: list[Finding] = []
@@ -447,11 +451,52 @@ def _table_names(tables: Tables) -> tuple[str, str] | None:
     return (match.group(1), match.group(2)) if match else None
 
 
-def _sampling(ctx: _Ctx) -> tuple[SamplingSummary, list[Finding]]:
+@dataclass(frozen=True)
+class _WindowRow:
+    """A row of ``doctor_window.sql``: the totals of one service or one sampling policy."""
+
+    key: str
+    spans: int
+    estimated: float
+    error_spans: int
+    sampled_errors: int
+    zero: int
+    too_long: int
+    names: int
+    id_names: int
+    id_examples: tuple[str, ...]
+
+
+def _window(ctx: _Ctx) -> tuple[list[_WindowRow], list[_WindowRow]]:
+    """The one pass over every span of the window: (per service, per policy) totals."""
+    by: dict[str, list[_WindowRow]] = {"service": [], "policy": []}
+    for dim, key, spans, est, errs, sampled, zero, too_long, names, id_names, id_examples in \
+            ctx.rows("doctor_window.sql", "span counts", max_duration=ctx.t.max_span_duration_ns):
+        by[dim].append(_WindowRow(key, int(spans), float(est), int(errs), int(sampled),
+                                  int(zero), int(too_long), int(names), int(id_names),
+                                  tuple(id_examples)))
+    return by["service"], by["policy"]
+
+
+def _sampled_errors(ctx: _Ctx) -> tuple[int, tuple[str, ...], list[str]]:
+    """(traces, example trace ids, services) of the error spans kept with a weight above 1."""
+    entry_error = ctx.tables.entry_error
+    fragments = ({"source": entry_error, "sampled_error": "IsError = 1 AND Weight > 1"}
+                 if entry_error is not None else
+                 {"source": ctx.tables.traces,
+                  "sampled_error": f"{IS_ERROR} AND toFloat64({ctx.tables.weight}) > 1"})
+    rows = run(ctx.client, _render("doctor_sampled_errors.sql", ctx.tables, **fragments),
+               ctx.params, "doctor: sampled errors")
+    if not rows:
+        return 0, (), []
+    traces, examples, services = rows[0]
+    return int(traces), tuple(examples), sorted(services)
+
+
+def _sampling(ctx: _Ctx, rows: list[_WindowRow]) -> tuple[SamplingSummary, list[Finding]]:
     t = ctx.t
-    rows = ctx.rows("doctor_sampling.sql", "sampling")
-    spans = sum(int(r[1]) for r in rows)
-    estimated = sum(float(r[2]) for r in rows)
+    spans = sum(r.spans for r in rows)
+    estimated = sum(r.estimated for r in rows)
     rate = spans / estimated if estimated > 0 else 1.0
     seconds = max((ctx.params["end"] - ctx.params["start"]) / SECOND, 1.0)
     bytes_per_span = None
@@ -466,13 +511,16 @@ def _sampling(ctx: _Ctx) -> tuple[SamplingSummary, list[Finding]]:
             bytes_per_span = float(size[0][0]) / float(size[0][1])
     sps = spans / seconds
     bytes_per_day = sps * 86_400 * bytes_per_span if bytes_per_span is not None else None
-    policies = tuple(PolicySampling(policy=r[0], spans=int(r[1]), estimated_spans=float(r[2]),
-                                    rate=int(r[1]) / float(r[2]) if r[2] else 1.0) for r in rows)
-    sampled_error_traces = sum(int(r[5]) for r in rows)
+    policies = tuple(PolicySampling(policy=r.key, spans=r.spans, estimated_spans=r.estimated,
+                                    rate=r.spans / r.estimated if r.estimated else 1.0)
+                     for r in sorted(rows, key=lambda r: (-r.spans, r.key)))
+    error_policies = sorted({r.key or "(none)" for r in rows if r.sampled_errors})
+    sampled_error_traces, error_examples, error_services = (
+        _sampled_errors(ctx) if error_policies else (0, (), []))
     summary = SamplingSummary(
         spans=spans, estimated_spans=estimated, rate=rate, spans_per_second=sps,
         estimated_spans_per_second=estimated / seconds, bytes_per_span=bytes_per_span,
-        bytes_per_day=bytes_per_day, error_spans=sum(int(r[3]) for r in rows),
+        bytes_per_day=bytes_per_day, error_spans=sum(r.error_spans for r in rows),
         sampled_error_traces=sampled_error_traces, policies=policies)
 
     findings = []
@@ -500,13 +548,11 @@ def _sampling(ctx: _Ctx) -> tuple[SamplingSummary, list[Finding]]:
                  "policies."),
             details=details))
     if sampled_error_traces:
-        error_services = sorted({s for r in rows if r[5] for s in r[7]})
-        error_policies = sorted({r[0] or "(none)" for r in rows if r[5]})
         findings.append(Finding(
             code="errors_sampled_away",
             title="Error traces are sampled: some errors were dropped",
             severity="high", count=sampled_error_traces, services=tuple(error_services),
-            examples=_examples(*[r[6] for r in rows]),
+            examples=_examples(error_examples),
             fix=(f"Error spans were kept with a weight above 1 by {', '.join(error_policies)}: "
                  "put a tail_sampling status_code policy (status_codes: [ERROR]) before the "
                  "probabilistic one so every error trace is kept."),
@@ -539,50 +585,54 @@ def _clock_skew(ctx: _Ctx) -> Finding | None:
                              "examples": list(r[5])} for r in rows])))
 
 
-def _per_service(ctx: _Ctx) -> list[tuple]:
-    """The rows of ``doctor_services.sql`` (what ``_durations`` and ``_span_names`` need)."""
-    return ctx.rows("doctor_services.sql", "durations and span names",
-                    max_duration=ctx.t.max_span_duration_ns)
-
-
-def _durations(ctx: _Ctx, services: list[tuple]) -> Finding | None:
+def _durations(ctx: _Ctx, services: list[_WindowRow]) -> Finding | None:
     t = ctx.t
-    rows = [r[:5] for r in services
-            if r[3] > 0 or r[2] / max(r[1], 1) >= t.zero_duration_min_share]
+    rows = [r for r in services
+            if r.too_long > 0 or r.zero / max(r.spans, 1) >= t.zero_duration_min_share]
     if not rows:
         return None
+    examples = dict(ctx.rows("doctor_examples_durations.sql", "bad duration examples",
+                             services=[r.key for r in rows],
+                             max_duration=t.max_span_duration_ns))
+    by_service = [{"service": r.key, "spans": r.spans, "zero": r.zero, "too_long": r.too_long,
+                   "examples": list(examples.get(r.key, ()))} for r in rows]
     return Finding(
         code="bad_duration",
         title="Spans with impossible durations (0 ns, or longer than a day)",
-        severity="low", count=sum(int(r[2]) + int(r[3]) for r in rows),
-        services=tuple(r[0] for r in rows), examples=_examples(*[r[4] for r in rows]),
-        fix=(f"Spans of {_join(r[0] for r in rows)} end before they start, never really run, "
+        severity="low", count=sum(r.zero + r.too_long for r in rows),
+        services=tuple(r.key for r in rows),
+        examples=_examples(*[b["examples"] for b in by_service]),
+        fix=(f"Spans of {_join(r.key for r in rows)} end before they start, never really run, "
              "or last for days: end each span exactly once after the work, take start and end "
              "times from the SDK's clock (or the same unit: nanoseconds), and don't reuse "
              "span objects."),
-        details=(("by_service", [{"service": r[0], "spans": int(r[1]), "zero": int(r[2]),
-                                  "too_long": int(r[3]), "examples": list(r[4])}
-                                 for r in rows]),))
+        details=(("by_service", by_service),))
 
 
-def _span_names(ctx: _Ctx, services: list[tuple]) -> Finding | None:
+def _span_names(ctx: _Ctx, services: list[_WindowRow]) -> Finding | None:
     t = ctx.t
-    rows = [(r[0], *r[5:]) for r in services
-            if r[5] > t.span_names_max_distinct or r[6] >= t.span_names_min_id_like]
+    rows = [r for r in services
+            if r.names > t.span_names_max_distinct or r.id_names >= t.span_names_min_id_like]
     if not rows:
         return None
+    traces = {(service, name): trace for service, name, trace in ctx.rows(
+        "doctor_examples_names.sql", "span name examples", services=[r.key for r in rows],
+        names=sorted({n for r in rows for n in r.id_examples}))}
+    by_service = [{"service": r.key, "distinct_names": r.names, "id_like_names": r.id_names,
+                   "example_names": list(r.id_examples),
+                   "examples": [traces[(r.key, n)] for n in r.id_examples
+                                if (r.key, n) in traces]} for r in rows]
     return Finding(
         code="high_cardinality_span_names",
         title="Span names with ids in them (too many distinct names)",
-        severity="medium", count=sum(int(r[1]) for r in rows),
-        services=tuple(r[0] for r in rows), examples=_examples(*[r[4] for r in rows]),
-        fix=(f"Name the spans of {_join(r[0] for r in rows)} by their route template "
+        severity="medium", count=sum(r.names for r in rows),
+        services=tuple(r.key for r in rows),
+        examples=_examples(*[b["examples"] for b in by_service]),
+        fix=(f"Name the spans of {_join(r.key for r in rows)} by their route template "
              "(e.g. 'GET /users/{id}' from http.route) rather than the raw path, and put the "
              "id in an attribute: names are for grouping, and every distinct one is a new "
              "operation."),
-        details=(("by_service", [{"service": r[0], "distinct_names": int(r[1]),
-                                  "id_like_names": int(r[2]), "example_names": list(r[3]),
-                                  "examples": list(r[4])} for r in rows]),))
+        details=(("by_service", by_service),))
 
 
 # ----------------------------------------------------------------------------- sampling
@@ -632,14 +682,14 @@ def run_doctor(store: AnalysisStore, start_ns: int, end_ns: int,
     findings: list[Finding] = []
     with store.client() as (client, tables):
         ctx = _Ctx(client, tables, params, options)
-        sampling, sampling_findings = _sampling(ctx)
+        services, policies = _window(ctx)
+        sampling, sampling_findings = _sampling(ctx, policies)
         rel, sample = _relations(ctx, sampling.spans)
         context, huge = _context(rel)
         findings += [_sampled(f, sample) for f in context]
         async_finding = _sampled(_async(rel), sample)
         keys = _learned_keys(ctx)
         business = _business(ctx, keys)
-        services = _per_service(ctx)
         others = [async_finding, business, *sampling_findings,
                   _sampled(_clock_skew(rel), sample), _durations(ctx, services),
                   _sampled(huge, sample), _span_names(ctx, services)]

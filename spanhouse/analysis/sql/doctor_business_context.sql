@@ -8,8 +8,8 @@ SELECT
     groupArrayIf(5)(TraceId, NOT has_key) AS examples
 FROM (
     SELECT ServiceName, TraceId,
-           hasAny(mapKeys(SpanAttributes), {keys:Array(String)})
-           OR hasAny(mapKeys(ResourceAttributes), {keys:Array(String)}) AS has_key
+           hasAny(SpanAttributes.keys, {keys:Array(String)})
+           OR hasAny(ResourceAttributes.keys, {keys:Array(String)}) AS has_key
     FROM ${traces}
     PREWHERE ${window} AND ${is_entry}
 )

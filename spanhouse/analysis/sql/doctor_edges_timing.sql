@@ -1,5 +1,6 @@
 -- doctor: client spans that name no callee (no peer.service, server.address, net.peer.name,
--- http.url, url.full) and are no database or messaging call, have no child span at all, and
+-- http.url, url.full key: only the keys are read, the values are not decompressed) and are no
+-- database or messaging call, have no child span at all, and
 -- started before {settled}: the *candidates*. For each, the server ROOT span of another
 -- service that starts inside it (within {max_gap} ns of its start) and ends by its end
 -- ({tolerance} ns of slack) is its likely lost callee; the closest start wins. The range
@@ -32,11 +33,9 @@ FROM (
             FROM ${traces}
             PREWHERE ${window} AND Timestamp <= fromUnixTimestamp64Nano({settled:Int64})
                 AND SpanKind IN ('Client', 'SPAN_KIND_CLIENT')
-            WHERE SpanAttributes['peer.service'] = '' AND SpanAttributes['server.address'] = ''
-                AND SpanAttributes['net.peer.name'] = '' AND SpanAttributes['http.url'] = ''
-                AND SpanAttributes['url.full'] = ''
-                AND NOT hasAny(mapKeys(SpanAttributes),
-                               ['db.system', 'db.system.name', 'messaging.system'])
+            WHERE NOT hasAny(SpanAttributes.keys,
+                             ['peer.service', 'server.address', 'net.peer.name', 'http.url',
+                              'url.full', 'db.system', 'db.system.name', 'messaging.system'])
                 AND cityHash64(TraceId, SpanId) NOT IN (
                     SELECT cityHash64(TraceId, ParentSpanId) FROM ${traces}
                     PREWHERE ${wide} AND ParentSpanId != '')

@@ -3,7 +3,7 @@
 -- window. Per key: how many services carry it and on how many of the sampled entry spans.
 SELECT k AS key, uniqExact(service) AS services, count() AS spans
 FROM (
-    SELECT toString(ServiceName) AS service, mapKeys(SpanAttributes) AS keys
+    SELECT toString(ServiceName) AS service, SpanAttributes.keys AS keys
     FROM ${traces}
     PREWHERE ${window} AND ${is_entry}
     LIMIT {learn_limit:UInt32}
