@@ -60,6 +60,12 @@ def main() -> None:
             client.command(FILL_SQL.format(table="default.otel_traces", now_ns=now_ns,
                                            window_ns=WINDOW_S * 10**9, traces=traces,
                                            services=SERVICES, spans=args.spans))
+            # Steady state, as in bench/query.py: every table merged, so that no background
+            # merge competes with the timed analyses for the 2 cores.
+            for (table,) in client.query(
+                    "SELECT name FROM system.tables WHERE database = 'default' "
+                    "AND engine LIKE '%MergeTree'").result_rows:
+                client.command(f"OPTIMIZE TABLE default.`{table}` FINAL")
             if args.data:
                 stamp.write_text(str(now_ns))
         load_s = time.perf_counter() - began

@@ -58,7 +58,8 @@ from typing import Any
 from spanhouse.analysis.store import AnalysisStore
 from spanhouse.errors import InvalidInput
 from spanhouse.query.model import rfc3339
-from spanhouse.query.sqlutil import IS_ERROR, WEIGHT_COLUMN, Tables, check_window, run
+from spanhouse.query.sqlutil import (IS_ERROR, WEIGHT_COLUMN, WINDOW, Tables, check_window,
+                                     run)
 
 SEVERITIES = ("high", "medium", "low")
 DEFAULT_BUSINESS_KEYS = ("user.id", "order.id", "tenant.id")
@@ -66,6 +67,7 @@ MAX_BUSINESS_KEYS = 50
 MAX_KEY_LENGTH = 256
 MAX_EXAMPLES = 5
 SECOND = 1_000_000_000
+MINUTE = 60 * SECOND
 DAY = 86_400 * SECOND
 
 # "*.id" keys of these namespaces identify machinery, not the business: never learned.
@@ -192,6 +194,12 @@ class DoctorReport:
 # ----------------------------------------------------------------------------- SQL
 WIDE = ("Timestamp >= fromUnixTimestamp64Nano({lo:Int64}) "
         "AND Timestamp <= fromUnixTimestamp64Nano({hi:Int64})")
+# The counting checks read the span stats of the whole minutes [m0, m1) of the window and the
+# spans of the rest of it (its partial first and last minutes); without stats m0 = m1 = 0.
+MINUTES = ("Minute >= fromUnixTimestamp64Nano({m0:Int64}) "
+           "AND Minute < fromUnixTimestamp64Nano({m1:Int64})")
+RAW_WINDOW = (WINDOW + " AND NOT (Timestamp >= fromUnixTimestamp64Nano({m0:Int64}) "
+              "AND Timestamp < fromUnixTimestamp64Nano({m1:Int64}))")
 
 
 @lru_cache(maxsize=None)
@@ -203,7 +211,8 @@ def _load(name: str) -> str:
 def _render(name: str, tables: Tables, **fragments: str) -> str:
     policy = "toString(SamplingPolicy)" if tables.weight == WEIGHT_COLUMN else "''"
     return Template(_load(name)).substitute(**{**tables.fragments, "wide": WIDE,
-                                               "policy": policy, **fragments})
+                                               "minutes": MINUTES, "policy": policy,
+                                               **fragments})
 
 
 @dataclass(frozen=True)
@@ -276,16 +285,31 @@ def _bytes(n: float) -> str:
 
 
 # ----------------------------------------------------------------------------- checks
-def _context(ctx: _Ctx) -> tuple[list[Finding], Finding | None]:
+@dataclass(frozen=True)
+class _Kinds:
+    """``doctor_kinds.sql``: how many spans each relation query would start from."""
+
+    named: int = 0
+    unnamed: int = 0
+    producers: int = 0
+    consumers: int = 0
+    calls: int = 0
+
+
+def _kinds(ctx: _Ctx) -> _Kinds:
+    rows = ctx.rows("doctor_kinds.sql", "span kinds")
+    return _Kinds(*(int(v) for v in rows[0])) if rows else _Kinds()
+
+
+def _context(ctx: _Ctx, kinds: _Kinds) -> tuple[list[Finding], Finding | None]:
     """context_not_propagated (fragments + broken edges) and huge_traces."""
     t = ctx.t
-    shape = ctx.rows("doctor_traces.sql", "trace shapes", huge=t.huge_trace_spans)
+    shape = run(ctx.client, _render("doctor_traces.sql", ctx.tables, roots=ctx.tables.roots),
+                {**ctx.params, "huge": t.huge_trace_spans}, "doctor: trace shapes")
     fragments = [r for r in shape if r[0] in ("orphan", "multi_root")]
     huge = [r for r in shape if r[0] == "huge"]
 
-    # which edge queries have work (each builds the set of the lookup window's parents)
-    named_clients, unnamed_clients = ctx.rows("doctor_clients.sql", "client spans")[0]
-    servers = ctx.rows("doctor_servers.sql", "server services") if named_clients else []
+    servers = ctx.rows("doctor_servers.sql", "server services") if kinds.named else []
     named = []
     if servers:
         callees = [s[0].lower() for s in servers]
@@ -298,7 +322,7 @@ def _context(ctx: _Ctx) -> tuple[list[Finding], Finding | None]:
     timing = [r for r in (ctx.rows("doctor_edges_timing.sql", "unnamed calls",
                                    max_gap=t.timing_max_gap_ns,
                                    tolerance=t.clock_skew_tolerance_ns)
-                          if unnamed_clients else [])
+                          if kinds.unnamed else [])
               if r[4] >= t.timing_min_matches and r[4] / max(r[2], 1) >= t.timing_min_share]
 
     findings: list[Finding] = []
@@ -408,12 +432,18 @@ def _async(ctx: _Ctx) -> Finding | None:
         details=(("spans", detail),))
 
 
+def _business_ctx(ctx: _Ctx) -> _Ctx:
+    """The span stats hold the entry spans' keys ending in ".id" only: usable when every
+    configured business key is one of those (the defaults are)."""
+    return ctx if all(k.endswith(".id") for k in ctx.options.business_keys) else _no_stats(ctx)
+
+
 def _learned_keys(ctx: _Ctx) -> tuple[str, ...]:
     keys = list(ctx.options.business_keys)
     if not ctx.options.learn_business_keys:
         return tuple(keys)
-    rows = ctx.rows("doctor_keys_learn.sql", "business keys", keys=keys,
-                    learn_limit=ctx.options.learn_limit)
+    rows = _counted(_business_ctx(ctx), "doctor_keys_learn.sql", "doctor_keys_learn_stats.sql",
+                    "business keys", keys=keys, learn_limit=ctx.options.learn_limit)
     for key, _services, _spans in rows:
         if key not in keys and not key.startswith(TECHNICAL_PREFIXES) and key != "id":
             keys.append(key)
@@ -424,8 +454,24 @@ def _business(ctx: _Ctx, keys: tuple[str, ...]) -> Finding | None:
     t = ctx.t
     if not keys:
         return None
-    rows = [r for r in ctx.rows("doctor_business_context.sql", "business context", keys=list(keys))
-            if r[1] >= t.business_min_entry_spans and r[2] / r[1] > t.business_max_missing_share]
+    ctx = _business_ctx(ctx)
+    totals: dict[str, list] = {}
+    for service, entry, missing, *examples in _counted(
+            ctx, "doctor_business_context.sql", "doctor_business_stats.sql",
+            "business context", keys=list(keys)):
+        total = totals.setdefault(service, [0, 0, []])
+        total[0] += int(entry)
+        total[1] += int(missing)
+        total[2] += list(examples[0]) if examples else []
+    rows = [(service, entry, missing, examples)
+            for service, (entry, missing, examples) in sorted(totals.items())
+            if entry >= t.business_min_entry_spans
+            and missing / entry > t.business_max_missing_share]
+    if rows and _stats(ctx):   # the stats have no trace ids: the examples, for these only
+        found = dict(ctx.rows("doctor_examples_business.sql", "business context examples",
+                              keys=list(keys), services=[r[0] for r in rows]))
+        rows = [(service, entry, missing, (examples + list(found.get(service, ())))[:5])
+                for service, entry, missing, examples in rows]
     if not rows:
         return None
     names = _join(r[0] for r in rows)
@@ -452,30 +498,73 @@ def _table_names(tables: Tables) -> tuple[str, str] | None:
 
 
 @dataclass(frozen=True)
-class _WindowRow:
-    """A row of ``doctor_window.sql``: the totals of one service or one sampling policy."""
+class _ServiceCounts:
+    """A row of ``doctor_window.sql``: one service's spans in the window."""
 
-    key: str
+    service: str
+    spans: int
+    zero: int                                 # lasting 0 ns
+    too_long: int                             # lasting over max_span_duration_ns
+    names: int                                # distinct span names
+    id_names: int                             # ... holding an id-like segment
+    id_examples: tuple[str, ...]              # up to 5 of those
+
+
+@dataclass(frozen=True)
+class _PolicyCounts:
+    """A row of ``doctor_policies.sql``: the spans one sampling policy kept in the window."""
+
+    policy: str
     spans: int
     estimated: float
     error_spans: int
-    sampled_errors: int
-    zero: int
-    too_long: int
-    names: int
-    id_names: int
-    id_examples: tuple[str, ...]
+    sampled_errors: int                       # error spans kept with a weight above 1
 
 
-def _window(ctx: _Ctx) -> tuple[list[_WindowRow], list[_WindowRow]]:
-    """The one pass over every span of the window: (per service, per policy) totals."""
-    by: dict[str, list[_WindowRow]] = {"service": [], "policy": []}
-    for dim, key, spans, est, errs, sampled, zero, too_long, names, id_names, id_examples in \
-            ctx.rows("doctor_window.sql", "span counts", max_duration=ctx.t.max_span_duration_ns):
-        by[dim].append(_WindowRow(key, int(spans), float(est), int(errs), int(sampled),
-                                  int(zero), int(too_long), int(names), int(id_names),
-                                  tuple(id_examples)))
-    return by["service"], by["policy"]
+def _stats(ctx: _Ctx) -> bool:
+    """Whether the counting checks read span stats (``{table}_span_stats``: counts per
+    minute) for the whole minutes of the window, and spans only for the rest of it."""
+    return ctx.params["m1"] > ctx.params["m0"]
+
+
+def _no_stats(ctx: _Ctx) -> _Ctx:
+    """``ctx`` with every span of the window read (no whole minute taken from the stats)."""
+    return replace(ctx, params={**ctx.params, "m0": 0, "m1": 0})
+
+
+def _counted(ctx: _Ctx, raw: str, stats: str, what: str, **extra) -> list[tuple]:
+    """The rows of ``raw`` over the spans of the window outside the stats' whole minutes, and
+    of ``stats`` over those minutes (when there are)."""
+    rows = run(ctx.client, _render(raw, ctx.tables, window=RAW_WINDOW), {**ctx.params, **extra},
+               f"doctor: {what}")
+    if _stats(ctx):
+        rows += ctx.rows(stats, what, **extra)
+    return rows
+
+
+def _window(ctx: _Ctx) -> list[_ServiceCounts]:
+    if ctx.t.max_span_duration_ns != DAY:   # the stats count spans over a day (OverDay)
+        ctx = _no_stats(ctx)
+    counts = _render("doctor_window_spans.sql", ctx.tables, window=RAW_WINDOW)
+    if _stats(ctx):
+        counts += "\nUNION ALL\n" + _render("doctor_window_stats.sql", ctx.tables)
+    sql = _render("doctor_window.sql", ctx.tables, counts=counts)
+    return [_ServiceCounts(service, int(spans), int(zero), int(too_long), int(names),
+                           int(id_names), tuple(id_examples))
+            for service, spans, zero, too_long, names, id_names, id_examples in run(
+                ctx.client, sql, {**ctx.params, "max_duration": ctx.t.max_span_duration_ns},
+                "doctor: span counts")]
+
+
+def _policies(ctx: _Ctx) -> list[_PolicyCounts]:
+    totals: dict[str, list] = {}
+    for policy, spans, est, errs, sampled in _counted(ctx, "doctor_policies.sql",
+                                                      "doctor_policies_stats.sql", "sampling"):
+        total = totals.setdefault(policy, [0, 0.0, 0, 0])
+        for i, value in enumerate((int(spans), float(est), int(errs), int(sampled))):
+            total[i] += value
+    return sorted((_PolicyCounts(policy, *total) for policy, total in totals.items()),
+                  key=lambda p: (-p.spans, p.policy))
 
 
 def _sampled_errors(ctx: _Ctx) -> tuple[int, tuple[str, ...], list[str]]:
@@ -493,7 +582,7 @@ def _sampled_errors(ctx: _Ctx) -> tuple[int, tuple[str, ...], list[str]]:
     return int(traces), tuple(examples), sorted(services)
 
 
-def _sampling(ctx: _Ctx, rows: list[_WindowRow]) -> tuple[SamplingSummary, list[Finding]]:
+def _sampling(ctx: _Ctx, rows: list[_PolicyCounts]) -> tuple[SamplingSummary, list[Finding]]:
     t = ctx.t
     spans = sum(r.spans for r in rows)
     estimated = sum(r.estimated for r in rows)
@@ -511,10 +600,10 @@ def _sampling(ctx: _Ctx, rows: list[_WindowRow]) -> tuple[SamplingSummary, list[
             bytes_per_span = float(size[0][0]) / float(size[0][1])
     sps = spans / seconds
     bytes_per_day = sps * 86_400 * bytes_per_span if bytes_per_span is not None else None
-    policies = tuple(PolicySampling(policy=r.key, spans=r.spans, estimated_spans=r.estimated,
+    policies = tuple(PolicySampling(policy=r.policy, spans=r.spans, estimated_spans=r.estimated,
                                     rate=r.spans / r.estimated if r.estimated else 1.0)
-                     for r in sorted(rows, key=lambda r: (-r.spans, r.key)))
-    error_policies = sorted({r.key or "(none)" for r in rows if r.sampled_errors})
+                     for r in rows)
+    error_policies = sorted({r.policy or "(none)" for r in rows if r.sampled_errors})
     sampled_error_traces, error_examples, error_services = (
         _sampled_errors(ctx) if error_policies else (0, (), []))
     summary = SamplingSummary(
@@ -585,50 +674,50 @@ def _clock_skew(ctx: _Ctx) -> Finding | None:
                              "examples": list(r[5])} for r in rows])))
 
 
-def _durations(ctx: _Ctx, services: list[_WindowRow]) -> Finding | None:
+def _durations(ctx: _Ctx, services: list[_ServiceCounts]) -> Finding | None:
     t = ctx.t
     rows = [r for r in services
             if r.too_long > 0 or r.zero / max(r.spans, 1) >= t.zero_duration_min_share]
     if not rows:
         return None
     examples = dict(ctx.rows("doctor_examples_durations.sql", "bad duration examples",
-                             services=[r.key for r in rows],
+                             services=[r.service for r in rows],
                              max_duration=t.max_span_duration_ns))
-    by_service = [{"service": r.key, "spans": r.spans, "zero": r.zero, "too_long": r.too_long,
-                   "examples": list(examples.get(r.key, ()))} for r in rows]
+    by_service = [{"service": r.service, "spans": r.spans, "zero": r.zero, "too_long": r.too_long,
+                   "examples": list(examples.get(r.service, ()))} for r in rows]
     return Finding(
         code="bad_duration",
         title="Spans with impossible durations (0 ns, or longer than a day)",
         severity="low", count=sum(r.zero + r.too_long for r in rows),
-        services=tuple(r.key for r in rows),
+        services=tuple(r.service for r in rows),
         examples=_examples(*[b["examples"] for b in by_service]),
-        fix=(f"Spans of {_join(r.key for r in rows)} end before they start, never really run, "
+        fix=(f"Spans of {_join(r.service for r in rows)} end before they start, never really run, "
              "or last for days: end each span exactly once after the work, take start and end "
              "times from the SDK's clock (or the same unit: nanoseconds), and don't reuse "
              "span objects."),
         details=(("by_service", by_service),))
 
 
-def _span_names(ctx: _Ctx, services: list[_WindowRow]) -> Finding | None:
+def _span_names(ctx: _Ctx, services: list[_ServiceCounts]) -> Finding | None:
     t = ctx.t
     rows = [r for r in services
             if r.names > t.span_names_max_distinct or r.id_names >= t.span_names_min_id_like]
     if not rows:
         return None
     traces = {(service, name): trace for service, name, trace in ctx.rows(
-        "doctor_examples_names.sql", "span name examples", services=[r.key for r in rows],
+        "doctor_examples_names.sql", "span name examples", services=[r.service for r in rows],
         names=sorted({n for r in rows for n in r.id_examples}))}
-    by_service = [{"service": r.key, "distinct_names": r.names, "id_like_names": r.id_names,
+    by_service = [{"service": r.service, "distinct_names": r.names, "id_like_names": r.id_names,
                    "example_names": list(r.id_examples),
-                   "examples": [traces[(r.key, n)] for n in r.id_examples
-                                if (r.key, n) in traces]} for r in rows]
+                   "examples": [traces[(r.service, n)] for n in r.id_examples
+                                if (r.service, n) in traces]} for r in rows]
     return Finding(
         code="high_cardinality_span_names",
         title="Span names with ids in them (too many distinct names)",
         severity="medium", count=sum(r.names for r in rows),
-        services=tuple(r.key for r in rows),
+        services=tuple(r.service for r in rows),
         examples=_examples(*[b["examples"] for b in by_service]),
-        fix=(f"Name the spans of {_join(r.key for r in rows)} by their route template "
+        fix=(f"Name the spans of {_join(r.service for r in rows)} by their route template "
              "(e.g. 'GET /users/{id}' from http.route) rather than the raw path, and put the "
              "id in an attribute: names are for grouping, and every distinct one is a new "
              "operation."),
@@ -675,23 +764,30 @@ def run_doctor(store: AnalysisStore, start_ns: int, end_ns: int,
     start_ns, end_ns = check_window(start_ns, end_ns)
     options = _check_options(options or DoctorOptions())
     now = options.now_ns if options.now_ns is not None else time.time_ns()
+    first, last = -(-start_ns // MINUTE) * MINUTE, (end_ns + 1) // MINUTE * MINUTE
     params = {"start": start_ns, "end": end_ns,
+              "m0": 0, "m1": 0,
               "lo": max(start_ns - options.window_margin_ns, 0),
               "hi": min(end_ns + options.window_margin_ns, 2 ** 63 - 1),
               "settled": min(end_ns, max(now - options.settle_ns, 0))}
     findings: list[Finding] = []
     with store.client() as (client, tables):
+        if tables.span_stats is not None and last > first:   # whole minutes in the window
+            params.update(m0=first, m1=last)
         ctx = _Ctx(client, tables, params, options)
-        services, policies = _window(ctx)
-        sampling, sampling_findings = _sampling(ctx, policies)
+        services = _window(ctx)
+        sampling, sampling_findings = _sampling(ctx, _policies(ctx))
         rel, sample = _relations(ctx, sampling.spans)
-        context, huge = _context(rel)
+        kinds = _kinds(rel)
+        context, huge = _context(rel, kinds)
         findings += [_sampled(f, sample) for f in context]
-        async_finding = _sampled(_async(rel), sample)
+        async_finding = _sampled(_async(rel) if kinds.producers or kinds.consumers else None,
+                                 sample)
         keys = _learned_keys(ctx)
         business = _business(ctx, keys)
         others = [async_finding, business, *sampling_findings,
-                  _sampled(_clock_skew(rel), sample), _durations(ctx, services),
+                  _sampled(_clock_skew(rel) if kinds.calls else None, sample),
+                  _durations(ctx, services),
                   _sampled(huge, sample), _span_names(ctx, services)]
     findings += [f for f in others if f is not None]
     findings.sort(key=lambda f: SEVERITIES.index(f.severity))   # stable: check order in a level

@@ -19,10 +19,12 @@ from spanhouse.store.pool import Pool
 
 class AnalysisStore:
     def __init__(self, readers: Pool, database: str, table: str,
-                 query: QueryService | None = None):
+                 query: QueryService | None = None, use_additions: bool = True):
         self.readers = readers
-        self.query = query or QueryService(readers, database, table)
-        self._tables = TablesCache(database, table)
+        self.query = query or QueryService(readers, database, table,
+                                           use_additions=use_additions)
+        # use_additions=False: the traces table only (the code path of an exporter-created one)
+        self._tables = TablesCache(database, table, use_additions)
 
     @contextmanager
     def client(self) -> Iterator[tuple[object, Tables]]:

@@ -205,9 +205,7 @@ def candidate_sql(tables: Tables, q: SearchQuery, params: dict[str, Any]) -> str
                     + (f" WHERE {trace_set}" if trace_set else ""))
         root_where.append(f"TraceId IN ({matching})")
     key = "Timestamp" if q.sort == "recent" else "Duration"
-    roots = (f"{tables.entry_error} PREWHERE {frag['window']} AND IsRoot = 1" if tables.entry_error
-             else f"{tables.traces} PREWHERE {frag['window']} AND ParentSpanId = ''")
-    return render("search_candidates_top.sql", **frag, key=key, roots=roots,
+    return render("search_candidates_top.sql", **frag, key=key, roots=tables.roots,
                   span_prewhere=_and(span_pre), span_where=_and(span_where),
                   root_prewhere=_and(root_pre), root_where=_and(root_where))
 

@@ -91,15 +91,25 @@ class Tables:
     summary: str | None = None        # {table}_trace_summary
     attributes: str | None = None     # {table}_attributes
     entry_error: str | None = None    # {table}_entry_error_spans
+    span_stats: str | None = None     # {table}_span_stats
 
     @property
     def fragments(self) -> dict[str, str]:
         out = {"traces": self.traces, "id_ts": self.id_ts, "weight": self.weight,
                "is_error": IS_ERROR, "is_entry": IS_ENTRY, "window": WINDOW}
-        for name in ("summary", "attributes", "entry_error"):
+        for name in ("summary", "attributes", "entry_error", "span_stats"):
             if getattr(self, name) is not None:
                 out[name] = getattr(self, name)
         return out
+
+    @property
+    def roots(self) -> str:
+        """``FROM`` text of the root spans of the window (``${window}`` unrendered): the
+        entry/error spans table's (a time range of it holds only entry and error spans) when
+        the store has it, else the traces table's."""
+        if self.entry_error is not None:
+            return f"{self.entry_error} PREWHERE {WINDOW} AND IsRoot = 1"
+        return f"{self.traces} PREWHERE {WINDOW} AND ParentSpanId = ''"
 
     def indexed(self, key: str, value: str) -> bool:
         """Whether the attribute index can answer ``key == value`` (it holds keys and values
@@ -147,7 +157,8 @@ class TablesCache:
         db = quote_identifier(self._database, "database name")
         out = {}
         for suffix, field in (("_trace_summary", "summary"), ("_attributes", "attributes"),
-                              ("_entry_error_spans", "entry_error")):
+                              ("_entry_error_spans", "entry_error"),
+                              ("_span_stats", "span_stats")):
             name = self._table + suffix
             found = name in present and name + "_mv" in present
             out[field] = f"{db}.{quote_identifier(name, 'table name')}" if found else None

@@ -22,10 +22,13 @@ from every insert into ``{table}``; the exporter's three objects are left exactl
 5. ``attributes_*.sql``        - ``{table}_attributes``: (key, value, time, trace id) of every span
    and resource attribute, ordered by ``(Key, Value, Timestamp)`` (equality lookups);
 6. ``entry_error_spans_*.sql`` - ``{table}_entry_error_spans``: entry and error spans only, with
-   small columns (``errors_by_service``, and search's scan of root spans).
+   small columns (``errors_by_service``, and search's scan of root spans);
+7. ``span_stats_*.sql``        - ``{table}_span_stats``: span counts per minute, service, span
+   name, sampling policy and entry spans' ``*.id`` keys (the trace doctor's counting checks).
 
-Their engines are fixed (AggregatingMergeTree for the summary, MergeTree for the others), not
-``{engine}``; each DDL file explains its ORDER BY and settings.
+Their engines are fixed (AggregatingMergeTree for the summary, SummingMergeTree for the span
+stats, MergeTree for the others), not ``{engine}``; each DDL file explains its ORDER BY and
+settings.
 
 The additions are created **only together with a new traces table**: a view fills its table
 from the inserts that follow its creation, so one added next to a table that already holds
@@ -52,6 +55,7 @@ ADDITIONS = {
     "_trace_summary": ("trace_summary_table.sql", "trace_summary_mv.sql", "Start"),
     "_attributes": ("attributes_table.sql", "attributes_mv.sql", "Timestamp"),
     "_entry_error_spans": ("entry_error_spans_table.sql", "entry_error_spans_mv.sql", "Timestamp"),
+    "_span_stats": ("span_stats_table.sql", "span_stats_mv.sql", "Minute"),
 }
 ADDITION_FILES = tuple(f for table, view, _ in ADDITIONS.values() for f in (table, view))
 _TTL_COLUMN = {"trace_id_ts_table.sql": "Start",

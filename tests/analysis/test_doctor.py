@@ -270,6 +270,8 @@ def stores(tmp_path_factory):
         create_schema(factory(), database, "otel_traces")
         TraceWriter(factory(), database, "otel_traces").write(batch)
         out[name] = AnalysisStore(Pool(factory, size=2), database, "otel_traces")
+        out[name + "/spans"] = AnalysisStore(Pool(factory, size=2), database, "otel_traces",
+                                             use_additions=False)
     yield out
     for c in opened:
         c.close()
@@ -474,6 +476,37 @@ def test_hostile_keys_are_bound(stores):
     report = run_doctor(stores["clean"], *WINDOW,
                         DoctorOptions(business_keys=("a{p:String}",)))
     assert "a{p:String}" in report.business_keys
+
+
+def _comparable(report: DoctorReport) -> dict:
+    out = report.to_json()
+    out.pop("elapsed_ms")
+    out["sampling"].pop("bytes_per_span")      # the additions' tables are not in the size
+    out["sampling"].pop("bytes_per_day")
+    for finding in out["findings"]:
+        finding["details"].pop("sampling", None)
+    return out
+
+
+@pytest.mark.parametrize("name", ["clean", "problems", "unsampled"])
+@pytest.mark.parametrize("cut_s", [0, 7, 59])
+def test_span_stats_and_spans_agree(stores, name, cut_s):
+    """With the span stats (whole minutes) and the spans of the partial minutes, or with the
+    spans alone (an exporter-created table), the doctor reports the same; windows cut minutes
+    anywhere (cut_s: where the window starts within a minute)."""
+    options = DoctorOptions(thresholds=Thresholds(huge_trace_spans=50))
+    start = (B // (60 * S) - 1) * 60 * S + cut_s * S
+    window = (start, start + 5 * 60 * S + 13 * S)
+    with_stats = run_doctor(stores[name], *window, options)
+    spans_only = run_doctor(stores[name + "/spans"], *window, options)
+    assert _comparable(with_stats) == _comparable(spans_only)
+    assert with_stats.sampling.spans > 0
+
+
+def test_span_stats_cover_whole_minutes_only(stores):
+    """A window inside one minute has no whole minute: every count comes from the spans."""
+    report = run_doctor(stores["unsampled"], *UNSAMPLED_WINDOW)
+    assert report.sampling.spans == 3000
 
 
 def test_api_over_the_store(stores):

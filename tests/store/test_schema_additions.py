@@ -40,6 +40,8 @@ def test_views_use_the_query_services_error_and_entry_tests():
     assert IS_ERROR in entry_view
     assert IS_ENTRY.strip("()") in entry_view
     assert f"<= {MAX_INDEXED_BYTES}" in _read_ddl("attributes_mv.sql")
+    stats_view = _read_ddl("span_stats_mv.sql")
+    assert IS_ERROR in stats_view and IS_ENTRY.strip("()") in stats_view
 
 
 def test_create_schema_creates_the_additions(client, database):
@@ -109,3 +111,22 @@ def test_the_views_fill_the_additions(client, database, open_store_client):
     assert entry_error and rows("""
         SELECT SpanId, IsError, IsEntry, IsRoot, Duration, Weight FROM DB.otel_traces_entry_error_spans
         ORDER BY SpanId""") == entry_error
+
+    # span stats: the spans of each minute, service, name, policy (one insert or two)
+    stats_sql = """
+        SELECT toStartOfMinute(Timestamp) AS m, toString(ServiceName), toString(SpanName),
+               toString(SamplingPolicy), count(), sum(toFloat64(AdjustedCount)),
+               countIf({err}), countIf({err} AND AdjustedCount > 1), countIf(Duration = 0)
+        FROM DB.otel_traces GROUP BY ALL ORDER BY ALL"""
+    assert rows(stats_sql.format(err=IS_ERROR)) == rows("""
+        SELECT Minute, toString(ServiceName), toString(SpanName), toString(SamplingPolicy),
+               sum(Spans), sum(Weight), sum(Errors), sum(SampledErrors), sum(ZeroDuration)
+        FROM DB.otel_traces_span_stats GROUP BY ALL ORDER BY ALL""")
+    # ... and, for entry spans, their sorted distinct "*.id" keys
+    assert rows(f"""
+        SELECT arraySort(arrayDistinct(arrayFilter(k -> endsWith(k, '.id'),
+                   arrayConcat(mapKeys(SpanAttributes), mapKeys(ResourceAttributes))))) AS keys,
+               count()
+        FROM DB.otel_traces WHERE {IS_ENTRY} GROUP BY keys ORDER BY keys""") == rows("""
+        SELECT EntryKeys, sum(Spans) FROM DB.otel_traces_span_stats WHERE IsEntry = 1
+        GROUP BY EntryKeys ORDER BY EntryKeys""")

@@ -4,6 +4,7 @@
 --                  window linking to them (Links.TraceId/Links.SpanId);
 --   consumer_root  CONSUMER spans that are roots and carry no link.
 -- Per (what, service, destination): all such spans, the unlinked ones, up to 5 example traces.
+SELECT * FROM (
 SELECT
     'producer' AS what,
     toString(ServiceName) AS service,
@@ -42,3 +43,5 @@ SELECT
 FROM ${traces}
 PREWHERE ${window} AND SpanKind IN ('Consumer', 'SPAN_KIND_CONSUMER')
 GROUP BY service, destination
+)
+ORDER BY what DESC, service, destination   -- producers first, then consumer roots

@@ -1,9 +1,10 @@
--- doctor: attribute keys of entry spans that look like business keys: the configured ones
--- ({keys}) and any other key ending in ".id", over at most {learn_limit} entry spans of the
--- window. Per key: how many services carry it and on how many of the sampled entry spans.
+-- doctor: attribute keys (span or resource) of entry spans that look like business keys: the
+-- configured ones ({keys}) and any other key ending in ".id", over at most {learn_limit}
+-- entry spans of the window. Per key: how many services carry it and on how many of the sampled entry spans.
 SELECT k AS key, uniqExact(service) AS services, count() AS spans
 FROM (
-    SELECT toString(ServiceName) AS service, SpanAttributes.keys AS keys
+    SELECT toString(ServiceName) AS service, 
+           arrayDistinct(arrayConcat(SpanAttributes.keys, ResourceAttributes.keys)) AS keys
     FROM ${traces}
     PREWHERE ${window} AND ${is_entry}
     LIMIT {learn_limit:UInt32}

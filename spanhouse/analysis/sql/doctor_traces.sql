@@ -4,51 +4,52 @@
 --              margin either side, so a parent just outside the window is still found). Only
 --              spans that started before {settled} count (a parent still in flight has not
 --              been exported yet);
---   multi_root a trace with more than one root span (ParentSpanId = '');
+--   multi_root a trace with more than one root span (ParentSpanId = ''); ${roots} is the root
+--              spans of the window: from the entry/error spans table when the store has it
+--              (a time range of it holds only entry and error spans), else the traces table;
 --   huge       a trace with more than {huge} spans in the window.
 -- UInt64 keys (cityHash64(TraceId, SpanId)) instead of string pairs for the parent set.
--- Each problem is found on the few rows that can have it before anything is grouped by trace
--- (no per-trace aggregate of strings over every span of the window): the orphan spans (one
--- anti-join), the root spans, and the traces counted over the limit (grouped by
--- cityHash64(TraceId): a number groups much faster than the id; a collision merges two
--- traces, about once in 2^32 pairs).
+-- One read of the window's spans finds orphans and huge traces together: its spans grouped by
+-- cityHash64(TraceId) (a number groups much faster than the id; a collision merges two
+-- traces, about once in 2^32 pairs), with their count and the services of their orphan spans
+-- (one anti-join against the lookup window's span set); only the traces with a problem leave
+-- the group. The root spans are read apart (${roots} is small).
 -- One row per (problem, service): the services of the orphans, of the roots, or the trace's
 -- first root; with the number of traces and up to 5 example trace ids.
 SELECT
     problem,
     service,
     count() AS traces,
-    max(n) AS max_spans,
-    groupArray(5)(TraceId) AS examples
+    max(spans) AS max_spans,
+    groupArray(5)(trace) AS examples
 FROM (
-    SELECT 'orphan' AS problem, service, TraceId, toUInt64(0) AS n
-    FROM (
-        SELECT TraceId, toString(ServiceName) AS service
-        FROM ${traces}
-        PREWHERE ${window} AND ParentSpanId != ''
-            AND Timestamp <= fromUnixTimestamp64Nano({settled:Int64})
-        WHERE cityHash64(TraceId, ParentSpanId) NOT IN (
-            SELECT cityHash64(TraceId, SpanId) FROM ${traces} PREWHERE ${wide})
-    )
-    GROUP BY TraceId, service
-    UNION ALL
-    SELECT 'multi_root' AS problem, arrayJoin(services) AS service, TraceId, toUInt64(0) AS n
-    FROM (
-        SELECT TraceId, groupUniqArray(toString(ServiceName)) AS services
-        FROM ${traces}
-        PREWHERE ${window} AND ParentSpanId = ''
-        GROUP BY TraceId
-        HAVING count() > 1
-    )
-    UNION ALL
-    SELECT 'huge' AS problem, first_service AS service, trace AS TraceId, n
+    SELECT found.1 AS problem, found.2 AS service, trace,
+           if(found.1 = 'huge', n, toUInt64(0)) AS spans
     FROM (
         SELECT cityHash64(TraceId) AS h, toUInt64(count()) AS n, any(TraceId) AS trace,
-               argMin(toString(ServiceName), (ParentSpanId != '', Timestamp)) AS first_service
-        FROM ${traces}
-        PREWHERE ${window}
+               argMin(toString(ServiceName), (ParentSpanId != '', Timestamp)) AS first_service,
+               groupUniqArrayIf(toString(ServiceName), orphan) AS orphan_services
+        FROM (
+            SELECT TraceId, ServiceName, ParentSpanId, Timestamp,
+                   ParentSpanId != '' AND Timestamp <= fromUnixTimestamp64Nano({settled:Int64})
+                   AND cityHash64(TraceId, ParentSpanId) NOT IN (
+                       SELECT cityHash64(TraceId, SpanId) FROM ${traces} PREWHERE ${wide}) AS orphan
+            FROM ${traces}
+            PREWHERE ${window}
+        )
         GROUP BY h
-        HAVING n > {huge:UInt64}
+        HAVING n > {huge:UInt64} OR notEmpty(orphan_services)
+    )
+    ARRAY JOIN arrayConcat(arrayMap(s -> ('orphan', s), orphan_services),
+                           if(n > {huge:UInt64}, [('huge', first_service)], [])) AS found
+    UNION ALL
+    SELECT 'multi_root' AS problem, arrayJoin(services) AS service, TraceId AS trace,
+           toUInt64(0) AS spans
+    FROM (
+        SELECT TraceId, groupUniqArray(toString(ServiceName)) AS services
+        FROM ${roots}
+        GROUP BY TraceId
+        HAVING count() > 1
     )
 )
 GROUP BY problem, service
