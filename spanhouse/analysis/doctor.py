@@ -208,11 +208,20 @@ def _load(name: str) -> str:
     return "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--"))
 
 
+def _graph(tables: Tables) -> str:
+    """``${graph}``: the span graph addition, else the same columns computed from the traces
+    table (``doctor_graph_spans.sql``, a subquery: the checks filter it with WHERE, which
+    ClickHouse pushes into it and on to PREWHERE)."""
+    if tables.span_graph is not None:
+        return tables.span_graph
+    return "(" + Template(_load("doctor_graph_spans.sql")).substitute(traces=tables.traces) + ")"
+
+
 def _render(name: str, tables: Tables, **fragments: str) -> str:
     policy = "toString(SamplingPolicy)" if tables.weight == WEIGHT_COLUMN else "''"
     return Template(_load(name)).substitute(**{**tables.fragments, "wide": WIDE,
                                                "minutes": MINUTES, "policy": policy,
-                                               **fragments})
+                                               "graph": _graph(tables), **fragments})
 
 
 @dataclass(frozen=True)

@@ -92,12 +92,13 @@ class Tables:
     attributes: str | None = None     # {table}_attributes
     entry_error: str | None = None    # {table}_entry_error_spans
     span_stats: str | None = None     # {table}_span_stats
+    span_graph: str | None = None     # {table}_span_graph
 
     @property
     def fragments(self) -> dict[str, str]:
         out = {"traces": self.traces, "id_ts": self.id_ts, "weight": self.weight,
                "is_error": IS_ERROR, "is_entry": IS_ENTRY, "window": WINDOW}
-        for name in ("summary", "attributes", "entry_error", "span_stats"):
+        for name in ("summary", "attributes", "entry_error", "span_stats", "span_graph"):
             if getattr(self, name) is not None:
                 out[name] = getattr(self, name)
         return out
@@ -158,7 +159,7 @@ class TablesCache:
         out = {}
         for suffix, field in (("_trace_summary", "summary"), ("_attributes", "attributes"),
                               ("_entry_error_spans", "entry_error"),
-                              ("_span_stats", "span_stats")):
+                              ("_span_stats", "span_stats"), ("_span_graph", "span_graph")):
             name = self._table + suffix
             found = name in present and name + "_mv" in present
             out[field] = f"{db}.{quote_identifier(name, 'table name')}" if found else None

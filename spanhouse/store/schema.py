@@ -24,7 +24,9 @@ from every insert into ``{table}``; the exporter's three objects are left exactl
 6. ``entry_error_spans_*.sql`` - ``{table}_entry_error_spans``: entry and error spans only, with
    small columns (``errors_by_service``, and search's scan of root spans);
 7. ``span_stats_*.sql``        - ``{table}_span_stats``: span counts per minute, service, span
-   name, sampling policy and entry spans' ``*.id`` keys (the trace doctor's counting checks).
+   name, sampling policy and entry spans' ``*.id`` keys (the trace doctor's counting checks);
+8. ``span_graph_*.sql``        - ``{table}_span_graph``: every span's id, parent and link hashes,
+   kind, callee and destination, in time order (the trace doctor's relation checks).
 
 Their engines are fixed (AggregatingMergeTree for the summary, SummingMergeTree for the span
 stats, MergeTree for the others), not ``{engine}``; each DDL file explains its ORDER BY and
@@ -56,6 +58,7 @@ ADDITIONS = {
     "_attributes": ("attributes_table.sql", "attributes_mv.sql", "Timestamp"),
     "_entry_error_spans": ("entry_error_spans_table.sql", "entry_error_spans_mv.sql", "Timestamp"),
     "_span_stats": ("span_stats_table.sql", "span_stats_mv.sql", "Minute"),
+    "_span_graph": ("span_graph_table.sql", "span_graph_mv.sql", "Timestamp"),
 }
 ADDITION_FILES = tuple(f for table, view, _ in ADDITIONS.values() for f in (table, view))
 _TTL_COLUMN = {"trace_id_ts_table.sql": "Start",

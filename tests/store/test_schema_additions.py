@@ -4,6 +4,8 @@ written with the same error / entry tests as the query service's SQL."""
 
 from __future__ import annotations
 
+from importlib import resources
+
 from spanhouse.query.sqlutil import IS_ENTRY, IS_ERROR, MAX_INDEXED_BYTES
 from spanhouse.store.schema import (
     ADDITION_FILES, ADDITIONS, DDL_FILES, _read_ddl, create_schema, render_schema,
@@ -42,6 +44,19 @@ def test_views_use_the_query_services_error_and_entry_tests():
     assert f"<= {MAX_INDEXED_BYTES}" in _read_ddl("attributes_mv.sql")
     stats_view = _read_ddl("span_stats_mv.sql")
     assert IS_ERROR in stats_view and IS_ENTRY.strip("()") in stats_view
+
+
+def _select_list(sql: str) -> str:
+    code = "\n".join(line for line in sql.splitlines() if not line.lstrip().startswith("--"))
+    return " ".join(code[code.index("SELECT"):code.index("\nFROM ")].split())
+
+
+def test_span_graph_view_computes_what_the_doctor_computes_without_it():
+    """The doctor computes the span graph's columns from the traces table when a store has not
+    got the addition (spanhouse/analysis/sql/doctor_graph_spans.sql): the same select list."""
+    fallback = (resources.files("spanhouse.analysis").joinpath("sql", "doctor_graph_spans.sql")
+                .read_text(encoding="utf-8"))
+    assert _select_list(_read_ddl("span_graph_mv.sql")) == _select_list(fallback)
 
 
 def test_create_schema_creates_the_additions(client, database):
@@ -130,3 +145,12 @@ def test_the_views_fill_the_additions(client, database, open_store_client):
         FROM DB.otel_traces WHERE {IS_ENTRY} GROUP BY keys ORDER BY keys""") == rows("""
         SELECT EntryKeys, sum(Spans) FROM DB.otel_traces_span_stats WHERE IsEntry = 1
         GROUP BY EntryKeys ORDER BY EntryKeys""")
+
+    # span graph: one row per span, with the hashes the doctor joins on
+    assert rows("""
+        SELECT TraceId, cityHash64(TraceId, SpanId),
+               if(ParentSpanId = '', toUInt64(0), cityHash64(TraceId, ParentSpanId)),
+               arrayMap((t, s) -> cityHash64(t, s), Links.TraceId, Links.SpanId)
+        FROM DB.otel_traces ORDER BY ALL""") == rows("""
+        SELECT TraceId, SpanHash, ParentHash, LinkHashes FROM DB.otel_traces_span_graph
+        ORDER BY ALL""")

@@ -1,4 +1,4 @@
--- doctor: queue hops without context.
+-- doctor: queue hops without context (${graph}: see doctor_traces.sql).
 --   producer       PRODUCER spans (started before {settled}) and, of those, the ones with
 --                  no CONSUMER or SERVER child in the lookup window and no span of the lookup
 --                  window linking to them (Links.TraceId/Links.SpanId);
@@ -8,25 +8,22 @@ SELECT * FROM (
 SELECT
     'producer' AS what,
     toString(ServiceName) AS service,
-    if(SpanAttributes['messaging.destination.name'] != '',
-       SpanAttributes['messaging.destination.name'],
-       SpanAttributes['messaging.destination']) AS destination,
+    toString(Destination) AS destination,
     count() AS spans,
     countIf(unlinked) AS unlinked_spans,
     groupArrayIf(5)(TraceId, unlinked) AS examples
 FROM (
     SELECT
-        TraceId, ServiceName, SpanAttributes,
-        cityHash64(TraceId, SpanId) NOT IN (
-            SELECT cityHash64(TraceId, ParentSpanId) FROM ${traces}
-            PREWHERE ${wide} AND ParentSpanId != ''
+        TraceId, ServiceName, Destination,
+        SpanHash NOT IN (
+            SELECT ParentHash FROM ${graph}
+            WHERE ${wide} AND ParentHash != 0
                 AND SpanKind IN ('Consumer', 'SPAN_KIND_CONSUMER', 'Server', 'SPAN_KIND_SERVER'))
-        AND cityHash64(TraceId, SpanId) NOT IN (
-            SELECT cityHash64(link_trace, link_span) FROM ${traces}
-            ARRAY JOIN Links.TraceId AS link_trace, Links.SpanId AS link_span
-            PREWHERE ${wide} AND notEmpty(Links.SpanId)) AS unlinked
-    FROM ${traces}
-    PREWHERE ${window} AND Timestamp <= fromUnixTimestamp64Nano({settled:Int64})
+        AND SpanHash NOT IN (
+            SELECT arrayJoin(LinkHashes) FROM ${graph}
+            WHERE ${wide} AND notEmpty(LinkHashes)) AS unlinked
+    FROM ${graph}
+    WHERE ${window} AND Timestamp <= fromUnixTimestamp64Nano({settled:Int64})
         AND SpanKind IN ('Producer', 'SPAN_KIND_PRODUCER')
 )
 GROUP BY service, destination
@@ -34,14 +31,12 @@ UNION ALL
 SELECT
     'consumer_root' AS what,
     toString(ServiceName) AS service,
-    if(SpanAttributes['messaging.destination.name'] != '',
-       SpanAttributes['messaging.destination.name'],
-       SpanAttributes['messaging.destination']) AS destination,
+    toString(Destination) AS destination,
     count() AS spans,
-    countIf(ParentSpanId = '' AND empty(Links.SpanId)) AS unlinked_spans,
-    groupArrayIf(5)(TraceId, ParentSpanId = '' AND empty(Links.SpanId)) AS examples
-FROM ${traces}
-PREWHERE ${window} AND SpanKind IN ('Consumer', 'SPAN_KIND_CONSUMER')
+    countIf(ParentHash = 0 AND empty(LinkHashes)) AS unlinked_spans,
+    groupArrayIf(5)(TraceId, ParentHash = 0 AND empty(LinkHashes)) AS examples
+FROM ${graph}
+WHERE ${window} AND SpanKind IN ('Consumer', 'SPAN_KIND_CONSUMER')
 GROUP BY service, destination
 )
 ORDER BY what DESC, service, destination   -- producers first, then consumer roots

@@ -14,18 +14,17 @@ FROM (
     SELECT c.trace AS trace, p.service AS parent_service, c.service AS child_service,
            greatest(p.ts - c.ts, c.te - p.te) AS offset
     FROM (
-        SELECT cityHash64(TraceId, ParentSpanId) AS k, TraceId AS trace,
-               toString(ServiceName) AS service,
+        SELECT ParentHash AS k, TraceId AS trace, toString(ServiceName) AS service,
                toUnixTimestamp64Nano(Timestamp) AS ts, ts + toInt64(Duration) AS te
-        FROM ${traces}
-        PREWHERE ${window} AND ParentSpanId != '' AND SpanKind IN ('Server', 'SPAN_KIND_SERVER')
+        FROM ${graph}
+        WHERE ${window} AND ParentHash != 0 AND SpanKind IN ('Server', 'SPAN_KIND_SERVER')
             AND Duration <= {max_duration:UInt64}
     ) AS c
     INNER JOIN (
-        SELECT cityHash64(TraceId, SpanId) AS k, toString(ServiceName) AS service,
+        SELECT SpanHash AS k, toString(ServiceName) AS service,
                toUnixTimestamp64Nano(Timestamp) AS ts, ts + toInt64(Duration) AS te
-        FROM ${traces}
-        PREWHERE ${wide} AND SpanKind IN ('Client', 'SPAN_KIND_CLIENT')
+        FROM ${graph}
+        WHERE ${wide} AND SpanKind IN ('Client', 'SPAN_KIND_CLIENT')
             AND Duration <= {max_duration:UInt64}
     ) AS p ON c.k = p.k
     WHERE p.service != c.service

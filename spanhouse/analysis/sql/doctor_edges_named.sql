@@ -1,5 +1,5 @@
--- doctor: client spans that name the service they call (peer.service, server.address,
--- net.peer.name, or the host of http.url / url.full) where that service is one of
+-- doctor: client spans that name the service they call (Target of ${graph}: peer.service,
+-- server.address, net.peer.name, or the host of http.url / url.full, lowercased) where that service is one of
 -- {callees} (services with SERVER spans in the lookup window, lowercase, from
 -- [{firsts}[i], {lasts}[i]]). A call is *broken* when the client span has no child span at
 -- all in the lookup window (the callee's server span started a trace of its own) while the
@@ -16,27 +16,20 @@ FROM (
     SELECT
         TraceId, caller, {callees:Array(String)}[i] AS callee,
         ts <= {lasts:Array(Int64)}[i] AND te >= {firsts:Array(Int64)}[i]
-            AND cityHash64(TraceId, SpanId) NOT IN (
-                SELECT cityHash64(TraceId, ParentSpanId) FROM ${traces}
-                PREWHERE ${wide} AND ParentSpanId != '') AS broken
+            AND SpanHash NOT IN (
+                SELECT ParentHash FROM ${graph} WHERE ${wide} AND ParentHash != 0) AS broken
     FROM (
         SELECT
-            TraceId, SpanId, toString(ServiceName) AS caller,
+            TraceId, SpanHash, toString(ServiceName) AS caller,
             toUnixTimestamp64Nano(Timestamp) AS ts, ts + toInt64(Duration) AS te,
-            lower(multiIf(
-                SpanAttributes['peer.service'] != '', SpanAttributes['peer.service'],
-                SpanAttributes['server.address'] != '', SpanAttributes['server.address'],
-                SpanAttributes['net.peer.name'] != '', SpanAttributes['net.peer.name'],
-                SpanAttributes['http.url'] != '', domain(SpanAttributes['http.url']),
-                SpanAttributes['url.full'] != '', domain(SpanAttributes['url.full']),
-                '')) AS target,
+            toString(Target) AS target,
             indexOf({callees:Array(String)}, target) AS exact,
             if(exact > 0, exact,
                indexOf({callees:Array(String)}, splitByChar('.', splitByChar(':', target)[1])[1])) AS i
-        FROM ${traces}
-        PREWHERE ${window} AND Timestamp <= fromUnixTimestamp64Nano({settled:Int64})
-            AND SpanKind IN ('Client', 'SPAN_KIND_CLIENT')
-        WHERE i > 0
+        FROM ${graph}
+        WHERE ${window} AND Timestamp <= fromUnixTimestamp64Nano({settled:Int64})
+            AND SpanKind IN ('Client', 'SPAN_KIND_CLIENT') AND Target != ''
+            AND i > 0
     )
     WHERE lower(caller) != callee
 )

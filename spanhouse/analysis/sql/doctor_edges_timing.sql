@@ -1,6 +1,5 @@
 -- doctor: client spans that name no callee (no peer.service, server.address, net.peer.name,
--- http.url, url.full key: only the keys are read, the values are not decompressed) and are no
--- database or messaging call, have no child span at all, and
+-- http.url, url.full key) and are no database or messaging call (Unnamed of ${graph}), have no child span at all, and
 -- started before {settled}: the *candidates*. For each, the server ROOT span of another
 -- service that starts inside it (within {max_gap} ns of its start) and ends by its end
 -- ({tolerance} ns of slack) is its likely lost callee; the closest start wins. The range
@@ -22,23 +21,19 @@ FROM (
         argMin(tuple(r.callee, r.trace), r.ts - c.ts) AS best
     FROM (
         SELECT
-            TraceId AS trace, SpanId AS sid, caller, operation, ts, te,
+            TraceId AS trace, SpanHash AS sid, caller, operation, ts, te,
             count() OVER (PARTITION BY caller, operation) AS candidates,
             arrayJoin(range(intDiv(ts, 100000000),
                             intDiv(least(te, ts + {max_gap:Int64}), 100000000) + 1)) AS bucket
         FROM (
             SELECT
-                TraceId, SpanId, toString(ServiceName) AS caller, toString(SpanName) AS operation,
+                TraceId, SpanHash, toString(ServiceName) AS caller, toString(SpanName) AS operation,
                 toUnixTimestamp64Nano(Timestamp) AS ts, ts + toInt64(Duration) AS te
-            FROM ${traces}
-            PREWHERE ${window} AND Timestamp <= fromUnixTimestamp64Nano({settled:Int64})
-                AND SpanKind IN ('Client', 'SPAN_KIND_CLIENT')
-            WHERE NOT hasAny(SpanAttributes.keys,
-                             ['peer.service', 'server.address', 'net.peer.name', 'http.url',
-                              'url.full', 'db.system', 'db.system.name', 'messaging.system'])
-                AND cityHash64(TraceId, SpanId) NOT IN (
-                    SELECT cityHash64(TraceId, ParentSpanId) FROM ${traces}
-                    PREWHERE ${wide} AND ParentSpanId != '')
+            FROM ${graph}
+            WHERE ${window} AND Timestamp <= fromUnixTimestamp64Nano({settled:Int64})
+                AND SpanKind IN ('Client', 'SPAN_KIND_CLIENT') AND Unnamed = 1
+                AND SpanHash NOT IN (
+                    SELECT ParentHash FROM ${graph} WHERE ${wide} AND ParentHash != 0)
         )
     ) AS c
     INNER JOIN (
@@ -46,8 +41,8 @@ FROM (
             TraceId AS trace, toString(ServiceName) AS callee,
             toUnixTimestamp64Nano(Timestamp) AS ts, ts + toInt64(Duration) AS te,
             intDiv(ts, 100000000) AS bucket
-        FROM ${traces}
-        PREWHERE ${wide} AND ParentSpanId = '' AND SpanKind IN ('Server', 'SPAN_KIND_SERVER')
+        FROM ${graph}
+        WHERE ${wide} AND ParentHash = 0 AND SpanKind IN ('Server', 'SPAN_KIND_SERVER')
     ) AS r ON c.bucket = r.bucket
     WHERE r.ts >= c.ts AND r.ts <= least(c.te, c.ts + {max_gap:Int64})
         AND r.te <= c.te + {tolerance:Int64} AND r.callee != c.caller

@@ -4,7 +4,7 @@ SELECT
     toString(ServiceName) AS service,
     toUnixTimestamp64Nano(min(Timestamp)) AS first_ns,
     max(toUnixTimestamp64Nano(Timestamp) + toInt64(Duration)) AS last_ns
-FROM ${traces}
-PREWHERE ${wide} AND SpanKind IN ('Server', 'SPAN_KIND_SERVER')
+FROM ${graph}
+WHERE ${wide} AND SpanKind IN ('Server', 'SPAN_KIND_SERVER')
 GROUP BY service
 ORDER BY service

@@ -8,12 +8,14 @@
 --              spans of the window: from the entry/error spans table when the store has it
 --              (a time range of it holds only entry and error spans), else the traces table;
 --   huge       a trace with more than {huge} spans in the window.
--- UInt64 keys (cityHash64(TraceId, SpanId)) instead of string pairs for the parent set.
--- One read of the window's spans finds orphans and huge traces together: its spans grouped by
--- cityHash64(TraceId) (a number groups much faster than the id; a collision merges two
--- traces, about once in 2^32 pairs), with their count and the services of their orphan spans
--- (one anti-join against the lookup window's span set); only the traces with a problem leave
--- the group. The root spans are read apart (${roots} is small).
+-- ${graph}: the span graph (ids as UInt64 hashes: SpanHash = cityHash64(TraceId, SpanId),
+-- ParentHash, TraceHash; spanhouse/store/sql/span_graph_table.sql), or the same columns
+-- computed from the traces table (doctor_graph_spans.sql). One read of the window's spans
+-- finds orphans and huge traces together: its spans grouped by TraceHash (a number groups much
+-- faster than the id; a collision merges two traces, about once in 2^32 pairs), with their
+-- count and the services of their orphan spans (one anti-join against the lookup window's span
+-- set); only the traces with a problem leave the group. The root spans are read apart
+-- (${roots} is small).
 -- One row per (problem, service): the services of the orphans, of the roots, or the trace's
 -- first root; with the number of traces and up to 5 example trace ids.
 SELECT
@@ -26,16 +28,15 @@ FROM (
     SELECT found.1 AS problem, found.2 AS service, trace,
            if(found.1 = 'huge', n, toUInt64(0)) AS spans
     FROM (
-        SELECT cityHash64(TraceId) AS h, toUInt64(count()) AS n, any(TraceId) AS trace,
-               argMin(toString(ServiceName), (ParentSpanId != '', Timestamp)) AS first_service,
+        SELECT TraceHash AS h, toUInt64(count()) AS n, any(TraceId) AS trace,
+               argMin(toString(ServiceName), (ParentHash != 0, Timestamp)) AS first_service,
                groupUniqArrayIf(toString(ServiceName), orphan) AS orphan_services
         FROM (
-            SELECT TraceId, ServiceName, ParentSpanId, Timestamp,
-                   ParentSpanId != '' AND Timestamp <= fromUnixTimestamp64Nano({settled:Int64})
-                   AND cityHash64(TraceId, ParentSpanId) NOT IN (
-                       SELECT cityHash64(TraceId, SpanId) FROM ${traces} PREWHERE ${wide}) AS orphan
-            FROM ${traces}
-            PREWHERE ${window}
+            SELECT TraceHash, TraceId, ServiceName, ParentHash, Timestamp,
+                   ParentHash != 0 AND Timestamp <= fromUnixTimestamp64Nano({settled:Int64})
+                   AND ParentHash NOT IN (SELECT SpanHash FROM ${graph} WHERE ${wide}) AS orphan
+            FROM ${graph}
+            WHERE ${window}
         )
         GROUP BY h
         HAVING n > {huge:UInt64} OR notEmpty(orphan_services)
