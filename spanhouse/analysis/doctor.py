@@ -41,8 +41,17 @@ window's span count, the limit). The other checks always read the whole window.
 
 SQL where the data is big (``spanhouse/analysis/sql/doctor_*.sql``, package data): each check
 is one or two queries over the window, aggregated in ClickHouse, examples bounded with
-``groupArray(5)``; every value reaches SQL as a bound parameter. Only fixed fragments
-(``spanhouse.query.sqlutil``) are formatted in.
+``groupArray(5)`` (or fetched afterwards, for a finding only); every value reaches SQL as a
+bound parameter. Only fixed fragments (``spanhouse.query.sqlutil``) are formatted in.
+
+Two of Spanhouse's schema additions make an hour of a busy system cheap (``docs/storage.md``):
+the counting checks (sampling, durations, span names, business context) read the span stats
+(``{table}_span_stats``: counts per minute) for the whole minutes of the window and the spans
+only for its partial first and last minutes; the relation checks read the span graph
+(``{table}_span_graph``: ids as hashes, in time order). Without them (a table the collector's
+exporter created) the same SQL reads the traces table, with the same report (tested).
+The span stats hold only the entry spans' ``*.id`` keys: with a configured business key not
+ending in ``.id``, business context reads the spans.
 """
 
 from __future__ import annotations
@@ -749,7 +758,7 @@ def _relations(ctx: _Ctx, window_spans: int) -> tuple[_Ctx, dict | None]:
     s_end = min(end, max(settled, start + length))
     s_start = max(s_end - length, start)
     margin = min(ctx.options.window_margin_ns, length)
-    params = {"start": s_start, "end": s_end, "lo": max(s_start - margin, 0),
+    params = {"start": s_start, "end": s_end, "m0": 0, "m1": 0, "lo": max(s_start - margin, 0),
               "hi": min(s_end + margin, 2 ** 63 - 1), "settled": min(settled, s_end)}
     sample = {"start": rfc3339(s_start), "end": rfc3339(s_end),
               "window_spans": window_spans, "max_checked_spans": limit,
