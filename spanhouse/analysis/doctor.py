@@ -550,10 +550,22 @@ def _no_stats(ctx: _Ctx) -> _Ctx:
     return replace(ctx, params={**ctx.params, "m0": 0, "m1": 0})
 
 
+def _spans(ctx: _Ctx) -> dict[str, str]:
+    """The fragments of the counting checks' span queries (``${spans}`` and its columns): the
+    span graph for the partial minutes of a window whose whole minutes come from the stats
+    (a time range of small columns), else the traces table over the whole window."""
+    if _stats(ctx):
+        return {"spans": ctx.tables.span_graph, "window": RAW_WINDOW,
+                "policy": "toString(SamplingPolicy)", "weight": "Weight",
+                "is_error": "IsError = 1", "is_entry": "IsEntry = 1", "entry_keys": "EntryKeys"}
+    return {"spans": ctx.tables.traces, "window": RAW_WINDOW,
+            "entry_keys": "arrayConcat(SpanAttributes.keys, ResourceAttributes.keys)"}
+
+
 def _counted(ctx: _Ctx, raw: str, stats: str, what: str, **extra) -> list[tuple]:
     """The rows of ``raw`` over the spans of the window outside the stats' whole minutes, and
     of ``stats`` over those minutes (when there are)."""
-    rows = run(ctx.client, _render(raw, ctx.tables, window=RAW_WINDOW), {**ctx.params, **extra},
+    rows = run(ctx.client, _render(raw, ctx.tables, **_spans(ctx)), {**ctx.params, **extra},
                f"doctor: {what}")
     if _stats(ctx):
         rows += ctx.rows(stats, what, **extra)
@@ -563,7 +575,7 @@ def _counted(ctx: _Ctx, raw: str, stats: str, what: str, **extra) -> list[tuple]
 def _window(ctx: _Ctx) -> list[_ServiceCounts]:
     if ctx.t.max_span_duration_ns != DAY:   # the stats count spans over a day (OverDay)
         ctx = _no_stats(ctx)
-    counts = _render("doctor_window_spans.sql", ctx.tables, window=RAW_WINDOW)
+    counts = _render("doctor_window_spans.sql", ctx.tables, **_spans(ctx))
     if _stats(ctx):
         counts += "\nUNION ALL\n" + _render("doctor_window_stats.sql", ctx.tables)
     sql = _render("doctor_window.sql", ctx.tables, counts=counts)
@@ -790,7 +802,7 @@ def run_doctor(store: AnalysisStore, start_ns: int, end_ns: int,
               "settled": min(end_ns, max(now - options.settle_ns, 0))}
     findings: list[Finding] = []
     with store.client() as (client, tables):
-        if tables.span_stats is not None and last > first:   # whole minutes in the window
+        if tables.span_stats and tables.span_graph and last > first:   # whole minutes
             params.update(m0=first, m1=last)
         ctx = _Ctx(client, tables, params, options)
         services = _window(ctx)

@@ -1,6 +1,7 @@
 -- doctor: per service, its entry spans in the window (SERVER/CONSUMER or roots) and those
--- carrying none of the business keys {keys} (as a span or a resource attribute), with up to
--- 5 example trace ids of the latter.
+-- carrying none of the business keys {keys} (${entry_keys}: the keys of its span and resource
+-- attributes), with up to 5 example trace ids of the latter. ${spans}: see
+-- doctor_window_spans.sql (the span graph holds only the ".id" keys, enough for those keys).
 SELECT
     toString(ServiceName) AS service,
     count() AS entry_spans,
@@ -8,9 +9,8 @@ SELECT
     groupArrayIf(5)(TraceId, NOT has_key) AS examples
 FROM (
     SELECT ServiceName, TraceId,
-           hasAny(SpanAttributes.keys, {keys:Array(String)})
-           OR hasAny(ResourceAttributes.keys, {keys:Array(String)}) AS has_key
-    FROM ${traces}
+           hasAny(${entry_keys}, {keys:Array(String)}) AS has_key
+    FROM ${spans}
     PREWHERE ${window} AND ${is_entry}
 )
 GROUP BY service

@@ -1,7 +1,8 @@
 -- doctor: the columns of {table}_span_graph (spanhouse/store/sql/span_graph_table.sql),
 -- computed from the traces table: ${graph} for the relation checks when the store has not got
--- that addition (e.g. a table the collector's exporter created). The select list is the
--- addition's view's, word for word (tests/store/test_schema_additions.py).
+-- that addition (e.g. a table the collector's exporter created): the relation columns, the
+-- first of the addition's view's select list, word for word
+-- (tests/store/test_schema_additions.py).
 SELECT
     Timestamp,
     TraceId,

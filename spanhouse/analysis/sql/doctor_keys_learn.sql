@@ -4,8 +4,8 @@
 SELECT k AS key, uniqExact(service) AS services, count() AS spans
 FROM (
     SELECT toString(ServiceName) AS service, 
-           arrayDistinct(arrayConcat(SpanAttributes.keys, ResourceAttributes.keys)) AS keys
-    FROM ${traces}
+           arrayDistinct(${entry_keys}) AS keys
+    FROM ${spans}
     PREWHERE ${window} AND ${is_entry}
     LIMIT {learn_limit:UInt32}
 )

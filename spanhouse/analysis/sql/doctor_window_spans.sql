@@ -1,6 +1,8 @@
 -- doctor: per (service, span name), the spans of the window, those lasting 0 ns and those
 -- lasting over {max_duration} ns (Duration is unsigned: an end before the start is stored as
--- 0 or as a huge value), for doctor_window.sql. No per-span string column is read. The GROUP BY
+-- 0 or as a huge value), for doctor_window.sql. ${spans}: the traces table, or the span graph
+-- for the partial minutes of a window whose whole minutes come from the span stats. No
+-- per-span string column is read. The GROUP BY
 -- is on the first two columns of the exporter's ORDER BY (ServiceName, SpanName, ...):
 -- aggregated in that order it needs no hash table (doctor_window.sql sets
 -- optimize_aggregation_in_order), about twice as fast over millions of spans.
@@ -12,6 +14,6 @@ SELECT
     count() AS n,
     countIf(Duration = 0) AS n_zero,
     countIf(Duration > {max_duration:UInt64}) AS n_too_long
-FROM ${traces}
+FROM ${spans}
 PREWHERE ${window}
 GROUP BY ServiceName, SpanName

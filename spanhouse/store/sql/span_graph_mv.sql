@@ -1,7 +1,8 @@
--- spanhouse addition: fills {table}_span_graph from every insert into {table}. The select list
--- is spanhouse/analysis/sql/doctor_graph_spans.sql's, word for word (the doctor computes the
--- same columns from the traces table when a store has not got this addition; kept equal by
--- tests/store/test_schema_additions.py).
+-- spanhouse addition: fills {table}_span_graph from every insert into {table}. Its select list
+-- starts with spanhouse/analysis/sql/doctor_graph_spans.sql's, word for word (the doctor
+-- computes those columns from the traces table when a store has not got this addition; kept
+-- equal by tests/store/test_schema_additions.py); the counting columns follow, with the error
+-- and entry tests of spanhouse.query.sqlutil (IS_ERROR, IS_ENTRY) and span_stats_mv.sql's keys.
 CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.{table}_span_graph_mv
 TO {database}.{table}_span_graph
 AS SELECT
@@ -28,6 +29,14 @@ AS SELECT
        if(SpanAttributes['messaging.destination.name'] != '',
           SpanAttributes['messaging.destination.name'],
           SpanAttributes['messaging.destination']), '') AS Destination,
-    arrayMap((t, s) -> cityHash64(t, s), Links.TraceId, Links.SpanId) AS LinkHashes
+    arrayMap((t, s) -> cityHash64(t, s), Links.TraceId, Links.SpanId) AS LinkHashes,
+    SamplingPolicy,
+    toFloat64(AdjustedCount) AS Weight,
+    toUInt8(StatusCode IN ('Error', 'STATUS_CODE_ERROR')) AS IsError,
+    toUInt8(SpanKind IN ('Server', 'Consumer', 'SPAN_KIND_SERVER', 'SPAN_KIND_CONSUMER') OR ParentSpanId = '') AS IsEntry,
+    if(IsEntry = 1,
+       arraySort(arrayDistinct(arrayFilter(k -> endsWith(k, '.id'),
+           arrayConcat(mapKeys(SpanAttributes), mapKeys(ResourceAttributes))))),
+       []) AS EntryKeys
 FROM {database}.{table}
 WHERE TraceId != ''
