@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.query import FILL_SQL, SERVICES, SPANS_PER_TRACE, WINDOW_S, timed  # noqa: E402
 from spanhouse.analysis.bottleneck import endpoint_bottlenecks, trace_bottleneck  # noqa: E402
 from spanhouse.analysis.compare import compare  # noqa: E402
+from spanhouse.analysis import doctor  # noqa: E402
 from spanhouse.analysis.doctor import run_doctor  # noqa: E402
 from spanhouse.analysis.store import AnalysisStore  # noqa: E402
 from spanhouse.store.connection import open_client  # noqa: E402
@@ -43,8 +44,16 @@ def main() -> None:
                         "is already filled (for iterating; the windows stay those of the fill)")
     parser.add_argument("--only", default="", help="time only the analyses whose name "
                         "contains this text")
+    parser.add_argument("--every-relation-query", action="store_true",
+                        help="make the doctor run every relation query (broken named and "
+                        "unnamed calls, queue hops, clock skew) as if the window had client, "
+                        "producer, consumer and nested server spans: the generated data has "
+                        "none of those, so this times the worst case")
     args = parser.parse_args()
     traces = args.spans // SPANS_PER_TRACE
+    if args.every_relation_query:
+        doctor._kinds = lambda ctx: doctor._Kinds(named=1, unnamed=1, producers=1, consumers=1,
+                                                  calls=1)
 
     with (nullcontext(args.data) if args.data
           else tempfile.TemporaryDirectory(prefix="spanhouse-abench-")) as data:
