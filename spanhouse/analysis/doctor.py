@@ -69,6 +69,7 @@ from spanhouse.errors import InvalidInput
 from spanhouse.query.model import rfc3339
 from spanhouse.query.sqlutil import (IS_ERROR, WEIGHT_COLUMN, WINDOW, Tables, check_window,
                                      run)
+from spanhouse.store.schema import span_graph_columns
 
 SEVERITIES = ("high", "medium", "low")
 DEFAULT_BUSINESS_KEYS = ("user.id", "order.id", "tenant.id")
@@ -219,11 +220,12 @@ def _load(name: str) -> str:
 
 def _graph(tables: Tables) -> str:
     """``${graph}``: the span graph addition, else the same columns computed from the traces
-    table (``doctor_graph_spans.sql``, a subquery: the checks filter it with WHERE, which
-    ClickHouse pushes into it and on to PREWHERE)."""
+    table (the view's select list, ``spanhouse/store/sql/span_graph_columns.sql``, as a
+    subquery: the checks filter it with WHERE, which ClickHouse pushes into it and on to
+    PREWHERE)."""
     if tables.span_graph is not None:
         return tables.span_graph
-    return "(" + Template(_load("doctor_graph_spans.sql")).substitute(traces=tables.traces) + ")"
+    return f"(SELECT {span_graph_columns()} FROM {tables.traces})"
 
 
 def _render(name: str, tables: Tables, **fragments: str) -> str:
@@ -488,7 +490,8 @@ def _business(ctx: _Ctx, keys: tuple[str, ...]) -> Finding | None:
     if rows and _stats(ctx):   # the stats have no trace ids: the examples, for these only
         found = dict(ctx.rows("doctor_examples_business.sql", "business context examples",
                               keys=list(keys), services=[r[0] for r in rows]))
-        rows = [(service, entry, missing, (examples + list(found.get(service, ())))[:5])
+        rows = [(service, entry, missing,
+                 list(dict.fromkeys(examples + list(found.get(service, ()))))[:MAX_EXAMPLES])
                 for service, entry, missing, examples in rows]
     if not rows:
         return None

@@ -110,15 +110,24 @@ def render_schema(database: str, table: str, ttl_days: int = 0,
         sql = re.sub(r"\{database\}\.\{table\}([A-Za-z0-9_]*)",
                      lambda m: f"{db}.`{table}{m.group(1)}`", sql)
         names = {
+            "{span_graph_columns}": span_graph_columns(),
             "{traces}": f"{db}.`{table}`",
             "{id_ts}": f"{db}.`{table}_trace_id_ts`",
             "{id_ts_mv}": f"{db}.`{table}_trace_id_ts_mv`",
             "{engine}": engine,
             "{ttl}": ttl_clause(ttl_column, ttl_days),
         }
-        sql = re.sub(r"\{(traces|id_ts|id_ts_mv|engine|ttl)\}", lambda m: names[m.group(0)], sql)
+        sql = re.sub(r"\{(traces|id_ts|id_ts_mv|engine|ttl|span_graph_columns)\}",
+                     lambda m: names[m.group(0)], sql)
         statements.append(_strip_comments(sql))
     return statements
+
+
+def span_graph_columns() -> str:
+    """The relation columns of the span graph addition as a select list over a span of the
+    traces table (``span_graph_columns.sql``): the view fills the addition with them, and the
+    trace doctor computes them from the traces table when a store has not got it."""
+    return _strip_comments(_read_ddl("span_graph_columns.sql"))
 
 
 def _strip_comments(sql: str) -> str:

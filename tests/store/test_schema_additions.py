@@ -4,11 +4,10 @@ written with the same error / entry tests as the query service's SQL."""
 
 from __future__ import annotations
 
-from importlib import resources
-
 from spanhouse.query.sqlutil import IS_ENTRY, IS_ERROR, MAX_INDEXED_BYTES
 from spanhouse.store.schema import (
     ADDITION_FILES, ADDITIONS, DDL_FILES, _read_ddl, create_schema, render_schema,
+    span_graph_columns,
 )
 from spanhouse.store.writer import TraceWriter
 
@@ -46,19 +45,12 @@ def test_views_use_the_query_services_error_and_entry_tests():
     assert IS_ERROR in stats_view and IS_ENTRY.strip("()") in stats_view
 
 
-def _select_list(sql: str) -> str:
-    code = "\n".join(line for line in sql.splitlines() if not line.lstrip().startswith("--"))
-    return " ".join(code[code.index("SELECT"):code.index("\nFROM ")].split())
-
-
-def test_span_graph_view_computes_what_the_doctor_computes_without_it():
+def test_span_graph_view_and_the_doctor_share_the_relation_columns():
     """The doctor computes the span graph's relation columns from the traces table when a store
-    has not got the addition (spanhouse/analysis/sql/doctor_graph_spans.sql): the view's select
-    list starts with the same list; its counting columns use the query service's tests."""
-    fallback = (resources.files("spanhouse.analysis").joinpath("sql", "doctor_graph_spans.sql")
-                .read_text(encoding="utf-8"))
-    view = _read_ddl("span_graph_mv.sql")
-    assert _select_list(view).startswith(_select_list(fallback) + ",")
+    has not got the addition: one text, in the view and in the doctor's subquery."""
+    view = render_schema("db", "otel_traces")[-1]
+    assert "_span_graph_mv" in view and span_graph_columns() in view
+    assert "cityHash64(TraceId, SpanId) AS SpanHash" in span_graph_columns()
     assert IS_ERROR in view and IS_ENTRY.strip("()") in view
 
 

@@ -10,7 +10,8 @@
 --   huge       a trace with more than {huge} spans in the window.
 -- ${graph}: the span graph (ids as UInt64 hashes: SpanHash = cityHash64(TraceId, SpanId),
 -- ParentHash, TraceHash; spanhouse/store/sql/span_graph_table.sql), or the same columns
--- computed from the traces table (doctor_graph_spans.sql). One read of the window's spans
+-- computed from the traces table (spanhouse/store/sql/span_graph_columns.sql). One read of
+-- the window's spans
 -- finds orphans and huge traces together: its spans grouped by TraceHash (a number groups much
 -- faster than the id; a collision merges two traces, about once in 2^32 pairs), with their
 -- count and the services of their orphan spans (one anti-join against the lookup window's span

@@ -1,9 +1,7 @@
--- doctor: the columns of {table}_span_graph (spanhouse/store/sql/span_graph_table.sql),
--- computed from the traces table: ${graph} for the relation checks when the store has not got
--- that addition (e.g. a table the collector's exporter created): the relation columns, the
--- first of the addition's view's select list, word for word
--- (tests/store/test_schema_additions.py).
-SELECT
+-- spanhouse addition: the relation columns of {table}_span_graph, computed from a span of the
+-- traces table: one text for the view that fills the addition (span_graph_mv.sql, as
+-- {span_graph_columns}) and for the trace doctor, which computes them from the traces table
+-- when a store has not got the addition (spanhouse.store.schema.span_graph_columns).
     Timestamp,
     TraceId,
     cityHash64(TraceId) AS TraceHash,
@@ -28,4 +26,3 @@ SELECT
           SpanAttributes['messaging.destination.name'],
           SpanAttributes['messaging.destination']), '') AS Destination,
     arrayMap((t, s) -> cityHash64(t, s), Links.TraceId, Links.SpanId) AS LinkHashes
-FROM ${traces}
