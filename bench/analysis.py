@@ -44,6 +44,9 @@ def main() -> None:
                         "is already filled (for iterating; the windows stay those of the fill)")
     parser.add_argument("--only", default="", help="time only the analyses whose name "
                         "contains this text")
+    parser.add_argument("--no-additions", action="store_true",
+                        help="read the traces table only (the code path of a table the "
+                        "collector's exporter created)")
     parser.add_argument("--every-relation-query", action="store_true",
                         help="make the doctor run every relation query (broken named and "
                         "unnamed calls, queue hops, clock skew) as if the window had client, "
@@ -88,7 +91,8 @@ def main() -> None:
             "WHERE ParentSpanId = '' AND Timestamp >= fromUnixTimestamp64Nano({s:Int64}) LIMIT 1",
             parameters={"s": hour_ago}).result_rows[0]
 
-        store = AnalysisStore(Pool(lambda: open_client(endpoint), size=2), "default", "otel_traces")
+        store = AnalysisStore(Pool(lambda: open_client(endpoint), size=2), "default", "otel_traces",
+                              use_additions=not args.no_additions)
         # Each run asks for an hour ending one second earlier than the run before, as a user
         # asking for "the last hour" again would: ClickHouse's query condition cache keeps
         # which granules a filter (with its constants) excluded, so repeating one window

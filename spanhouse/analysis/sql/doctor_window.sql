@@ -25,4 +25,3 @@ FROM (
 )
 GROUP BY service
 ORDER BY service
-SETTINGS optimize_aggregation_in_order = 1
