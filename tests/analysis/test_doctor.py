@@ -503,6 +503,17 @@ def test_span_stats_and_spans_agree(stores, name, cut_s):
     assert with_stats.sampling.spans > 0
 
 
+@pytest.mark.parametrize("options", [
+    DoctorOptions(thresholds=Thresholds(max_span_duration_ns=60 * S)),   # not the stats' day
+    DoctorOptions(business_keys=("user.id", "account")),                 # not only ".id" keys
+], ids=["duration-limit", "business-key"])
+def test_options_the_span_stats_cannot_answer_read_the_spans(stores, options):
+    start = (B // (60 * S) - 1) * 60 * S
+    window = (start, start + 5 * 60 * S)
+    assert _comparable(run_doctor(stores["problems"], *window, options)) == _comparable(
+        run_doctor(stores["problems/spans"], *window, options))
+
+
 def test_span_stats_cover_whole_minutes_only(stores):
     """A window inside one minute has no whole minute: every count comes from the spans."""
     report = run_doctor(stores["unsampled"], *UNSAMPLED_WINDOW)
