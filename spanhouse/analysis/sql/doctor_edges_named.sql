@@ -1,7 +1,7 @@
 -- doctor: client spans that name the service they call (Target of ${graph}: peer.service,
--- server.address, net.peer.name, or the host of http.url / url.full, lowercased) where that service is one of
--- {callees} (services with SERVER spans in the lookup window, lowercase, from
--- [{firsts}[i], {lasts}[i]]). A call is *broken* when the client span has no child span at
+-- server.address, net.peer.name, or the host of http.url / url.full, lowercased) where that
+-- service is one of {callees} (services with SERVER spans in the lookup window, lowercase,
+-- from [{firsts}[i], {lasts}[i]]). A call is *broken* when the client span has no child span at
 -- all in the lookup window (the callee's server span started a trace of its own) while the
 -- callee reported server spans overlapping the call. Spans started after {settled} are left
 -- out (their children may not be exported yet). Per (caller, callee): all named calls,

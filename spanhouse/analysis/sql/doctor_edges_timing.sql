@@ -1,6 +1,6 @@
 -- doctor: client spans that name no callee (no peer.service, server.address, net.peer.name,
--- http.url, url.full key) and are no database or messaging call (Unnamed of ${graph}), have no child span at all, and
--- started before {settled}: the *candidates*. For each, the server ROOT span of another
+-- http.url, url.full key) and are no database or messaging call (Unnamed of ${graph}), have
+-- no child span at all, and started before {settled}: the *candidates*. For each, the server ROOT span of another
 -- service that starts inside it (within {max_gap} ns of its start) and ends by its end
 -- ({tolerance} ns of slack) is its likely lost callee; the closest start wins. The range
 -- join is an equi-join on 100 ms buckets: a candidate spans the buckets of

@@ -1,6 +1,7 @@
 -- doctor: attribute keys (span or resource) of entry spans that look like business keys: the
 -- configured ones ({keys}) and any other key ending in ".id", over at most {learn_limit}
--- entry spans of the window. Per key: how many services carry it and on how many of the sampled entry spans.
+-- entry spans of the window. Per key: how many services carry it and on how many of the
+-- sampled entry spans.
 SELECT k AS key, uniqExact(service) AS services, count() AS spans
 FROM (
     SELECT toString(ServiceName) AS service, 

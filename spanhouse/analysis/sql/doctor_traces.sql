@@ -11,12 +11,11 @@
 -- ${graph}: the span graph (ids as UInt64 hashes: SpanHash = cityHash64(TraceId, SpanId),
 -- ParentHash, TraceHash; spanhouse/store/sql/span_graph_table.sql), or the same columns
 -- computed from the traces table (spanhouse/store/sql/span_graph_columns.sql). One read of
--- the window's spans
--- finds orphans and huge traces together: its spans grouped by TraceHash (a number groups much
--- faster than the id; a collision merges two traces, about once in 2^32 pairs), with their
--- count and the services of their orphan spans (one anti-join against the lookup window's span
--- set); only the traces with a problem leave the group. The root spans are read apart
--- (${roots} is small).
+-- the window's spans finds orphans and huge traces together: its spans grouped by TraceHash (a
+-- number groups much faster than the id; a collision merges two traces, about once in 2^32
+-- pairs), with their count and the services of their orphan spans (one anti-join against the
+-- lookup window's span set); only the traces with a problem leave the group. The root spans
+-- are read apart (${roots} is small).
 -- One row per (problem, service): the services of the orphans, of the roots, or the trace's
 -- first root; with the number of traces and up to 5 example trace ids.
 SELECT
