@@ -281,6 +281,15 @@ _RFC3339 = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})\Z")
 
 
+def go_parse_nonnegative_duration(s: str) -> int:
+    """``go_parse_duration`` of a query's duration bound, which both Jaeger query APIs refuse
+    when negative (``must not be negative``); raises ``ValueError``."""
+    d = go_parse_duration(s)
+    if d < 0:
+        raise ValueError("must not be negative")
+    return d
+
+
 def parse_rfc3339(s: str) -> int:
     """``time.Parse(time.RFC3339Nano, s)`` -> Unix nanoseconds. The message on failure is
     Go's prefix (``parsing time "x" as "2006-...": ...``) with a shorter explanation."""
@@ -462,12 +471,9 @@ class QueryParser:
         if value == "":
             return default
         try:
-            d = go_parse_duration(value)
+            return go_parse_nonnegative_duration(value)
         except ValueError as exc:
             raise parse_error(name, exc) from None
-        if d < 0:
-            raise parse_error(name, "must not be negative")
-        return d
 
     def parse_lookback(self, params: Params) -> int | None:
         """*Spanhouse*: the UI's ``lookback`` (``1h``, ``2d``, ``custom``); None when absent."""

@@ -58,7 +58,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from spanhouse.api.jaeger_query import (
-    Params, check_text, go_atoi, go_parse_bool, go_parse_duration, parse_rfc3339,
+    Params, check_text, go_atoi, go_parse_bool, go_parse_nonnegative_duration, parse_rfc3339,
     parse_span_kind, parse_string_map, parse_trace_id, tags_to_filters,
 )
 from spanhouse.api.otlp_json_out import traces_data
@@ -140,12 +140,9 @@ def _duration(params: Params, names: tuple[str, str]) -> int | None:
     if value == "":
         return None
     try:
-        d = go_parse_duration(value)
+        return go_parse_nonnegative_duration(value) or None
     except ValueError as exc:
         raise malformed(name, exc) from None
-    if d < 0:
-        raise malformed(name, "must not be negative")
-    return d or None
 
 
 def parse_find_traces_query(source: Any) -> SearchQuery:
