@@ -276,11 +276,6 @@ def go_parse_duration(s: str, units: Mapping[str, int] = _UNITS) -> int:
     return total
 
 
-RFC3339_NANO = "2006-01-02T15:04:05.999999999Z07:00"
-_RFC3339 = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})\Z")
-
-
 def go_parse_nonnegative_duration(s: str) -> int:
     """``go_parse_duration`` of a query's duration bound, which both Jaeger query APIs refuse
     when negative (``must not be negative``); raises ``ValueError``."""
@@ -288,6 +283,11 @@ def go_parse_nonnegative_duration(s: str) -> int:
     if d < 0:
         raise ValueError("must not be negative")
     return d
+
+
+RFC3339_NANO = "2006-01-02T15:04:05.999999999Z07:00"
+_RFC3339 = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})\Z")
 
 
 def parse_rfc3339(s: str) -> int:
