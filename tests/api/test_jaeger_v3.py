@@ -19,6 +19,7 @@ from spanhouse.api.otlp_json_out import any_value, traces_data
 from spanhouse.errors import InvalidInput, StoreError
 from spanhouse.model.span import EventRecord, LinkRecord, SpanRecord
 from spanhouse.query.model import MAX_LIMIT, AttributeFilter, Operation, SearchQuery, TraceSummary
+from tests.api.fake_query import FakeQuery
 
 TRACE = "00000000000000000000000000000001"
 GOOD_MIN, GOOD_MAX = "2024-01-02T03:04:05Z", "2024-01-02T04:04:05.5+01:00"
@@ -30,51 +31,6 @@ def record(span_id="0000000000000002", name="foobar", **kw) -> SpanRecord:
                 status_message="", resource_attributes={})
     base.update(kw)
     return SpanRecord(**base)
-
-
-class FakeQuery:
-    def __init__(self, traces=None, services=(), operations=(), summaries=(), error=None):
-        self.traces = dict(traces or {})
-        self._services, self._operations, self._summaries = list(services), list(operations), list(summaries)
-        self.error = error
-        self.calls: list[tuple] = []
-
-    def _call(self, *call):
-        self.calls.append(call)
-        if self.error:
-            raise self.error
-
-    def get_trace(self, trace_id):
-        self._call("get_trace", trace_id)
-        return list(self.traces.get(trace_id, []))
-
-    def services(self):
-        self._call("services")
-        return list(self._services)
-
-    def operations(self, service=None, span_kind=None):
-        self._call("operations", service, span_kind)
-        return list(self._operations)
-
-    def search(self, query):
-        self._call("search", query)
-        return list(self._summaries)
-
-    def find_traces(self, query):
-        self._call("find_traces", query)
-        return [list(t) for t in self.traces.values()]
-
-    def slowest(self, *a, **kw):  # pragma: no cover
-        raise NotImplementedError
-
-    def errors_by_service(self, *a, **kw):  # pragma: no cover
-        raise NotImplementedError
-
-    def find_by_attribute(self, *a, **kw):  # pragma: no cover
-        raise NotImplementedError
-
-    def dependencies(self, *a, **kw):  # pragma: no cover
-        raise NotImplementedError
 
 
 def client(fake) -> TestClient:
