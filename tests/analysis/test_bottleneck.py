@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import uuid
 from contextlib import contextmanager
 
 import pytest
@@ -28,12 +27,9 @@ from spanhouse.analysis.store import AnalysisStore
 from spanhouse.errors import InvalidInput, NotFound
 from spanhouse.model.batch import SpanBatch
 from spanhouse.model.span import records_from_batch
-from spanhouse.store.connection import open_client
 from spanhouse.store.pool import Pool
-from spanhouse.store.schema import create_schema
-from spanhouse.store.writer import TraceWriter
+from tests.analysis.stores import loaded_databases
 from tests.store.batches import add_set, add_span
-from tests.chdb_dir import open_keeper
 
 MS = 1_000_000
 MINUTE = 60_000 * MS
@@ -111,30 +107,12 @@ def dataset() -> tuple[SpanBatch, dict]:
 
 
 # ------------------------------------------------------------------ a chDB store
-def _open_keeper(tmp_path_factory):
-    return open_keeper(tmp_path_factory, "chdb-analysis")
-
-
 @contextmanager
 def chdb_store(tmp_path_factory, batch: SpanBatch):
     """An ``AnalysisStore`` over a fresh database holding ``batch``."""
-    endpoint, keeper = _open_keeper(tmp_path_factory)
-    opened = []
-
-    def factory():
-        client = open_client(endpoint, "default")
-        opened.append(client)
-        return client
-
-    try:
-        database = f"bottleneck_{uuid.uuid4().hex[:10]}"
-        create_schema(factory(), database, "otel_traces")
-        TraceWriter(factory(), database, "otel_traces").write(batch)
-        yield AnalysisStore(Pool(factory, size=2), database, "otel_traces")
-    finally:
-        for client in opened:
-            client.close()
-        keeper.close()
+    with loaded_databases(tmp_path_factory, "chdb-analysis", {"bottleneck": [batch]}) as (
+            factory, databases):
+        yield AnalysisStore(Pool(factory, size=2), databases["bottleneck"], "otel_traces")
 
 
 @pytest.fixture(scope="module")

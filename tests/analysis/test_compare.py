@@ -31,12 +31,9 @@ from spanhouse.api.v1_compare import routes
 from spanhouse.errors import InvalidInput
 from spanhouse.model.batch import SpanBatch
 from spanhouse.query.model import rfc3339
-from spanhouse.store.connection import open_client
 from spanhouse.store.pool import Pool
-from spanhouse.store.schema import create_schema
-from spanhouse.store.writer import TraceWriter
+from tests.analysis.stores import loaded_databases
 from tests.store.batches import add_set, add_span
-from tests.chdb_dir import open_keeper
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -125,29 +122,11 @@ def payment_batch() -> SpanBatch:
 
 
 # ------------------------------------------------------------------------------ the store
-def _open_keeper(tmp_path_factory):
-    return open_keeper(tmp_path_factory, "chdb-analysis")
-
-
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
-    endpoint, keeper = _open_keeper(tmp_path_factory)
-    opened = []
-
-    def factory():
-        c = open_client(endpoint, "default")
-        opened.append(c)
-        return c
-
-    database = f"a{time.time_ns() % 10**9}_compare"
-    create_schema(factory(), database, "otel_traces")
-    writer = TraceWriter(factory(), database, "otel_traces")
-    writer.write(checkout_batch())
-    writer.write(payment_batch())
-    yield AnalysisStore(Pool(factory, size=2), database, "otel_traces")
-    for c in opened:
-        c.close()
-    keeper.close()
+    with loaded_databases(tmp_path_factory, "chdb-analysis",
+                          {"compare": [checkout_batch(), payment_batch()]}) as (factory, databases):
+        yield AnalysisStore(Pool(factory, size=2), databases["compare"], "otel_traces")
 
 
 def _by_pair(result: CompareResult) -> dict[tuple[str, str], AttributeDiff]:

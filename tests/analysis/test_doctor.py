@@ -44,12 +44,9 @@ from spanhouse.analysis.store import AnalysisStore
 from spanhouse.api.v1_doctor import routes
 from spanhouse.errors import InvalidInput
 from spanhouse.model.batch import SpanBatch
-from spanhouse.store.connection import open_client
 from spanhouse.store.pool import Pool
-from spanhouse.store.schema import create_schema
-from spanhouse.store.writer import TraceWriter
+from tests.analysis.stores import loaded_databases
 from tests.store.batches import add_set, add_span
-from tests.chdb_dir import open_keeper
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -248,34 +245,19 @@ def unsampled_batch() -> SpanBatch:
 
 
 # ------------------------------------------------------------------------------ the store
-def _open_keeper(tmp_path_factory):
-    return open_keeper(tmp_path_factory, "chdb-doctor")
-
-
 @pytest.fixture(scope="module")
 def stores(tmp_path_factory):
-    endpoint, keeper = _open_keeper(tmp_path_factory)
-    opened = []
-
-    def factory():
-        c = open_client(endpoint, "default")
-        opened.append(c)
-        return c
-
-    out = {}
-    suffix = time.time_ns() % 10**9
-    for name, batch in (("clean", clean_batch()), ("problems", problems_batch()),
-                        ("unsampled", unsampled_batch())):
-        database = f"d{suffix}_doctor_{name}"
-        create_schema(factory(), database, "otel_traces")
-        TraceWriter(factory(), database, "otel_traces").write(batch)
-        out[name] = AnalysisStore(Pool(factory, size=2), database, "otel_traces")
-        out[name + "/spans"] = AnalysisStore(Pool(factory, size=2), database, "otel_traces",
-                                             use_additions=False)
-    yield out
-    for c in opened:
-        c.close()
-    keeper.close()
+    """Per data set, its store with Spanhouse's additions and (``NAME/spans``) the same
+    database read through the traces table alone."""
+    batches = {"clean": [clean_batch()], "problems": [problems_batch()],
+               "unsampled": [unsampled_batch()]}
+    with loaded_databases(tmp_path_factory, "chdb-doctor", batches) as (factory, databases):
+        out = {}
+        for name, database in databases.items():
+            out[name] = AnalysisStore(Pool(factory, size=2), database, "otel_traces")
+            out[name + "/spans"] = AnalysisStore(Pool(factory, size=2), database, "otel_traces",
+                                                 use_additions=False)
+        yield out
 
 
 @pytest.fixture(scope="module")
