@@ -2,41 +2,13 @@
 
 from __future__ import annotations
 
-from spanhouse.model.attributes import (
-    ARRAY, BOOL, BYTES, DOUBLE, EMPTY, INT, KVLIST, STRING, encode_bytes, format_double,
-    json_compact,
-)
-from spanhouse.model.batch import AttrColumns, SpanBatch
+from spanhouse.model.batch import SpanBatch
 from spanhouse.processors.tail_sampling.trace import TraceView
+from tests.store.batches import add_set
 
 TRACE_ID = "0102030405060708090a0b0c0d0e0f10"
 T0 = 1_700_000_000_000_000_000
 MS = 1_000_000
-
-
-def typed(value) -> tuple[str, int]:
-    if value is None:
-        return "", EMPTY
-    if isinstance(value, bool):
-        return ("true" if value else "false"), BOOL
-    if isinstance(value, int):
-        return str(value), INT
-    if isinstance(value, float):
-        return format_double(value), DOUBLE
-    if isinstance(value, bytes):
-        return encode_bytes(value), BYTES
-    if isinstance(value, list):
-        return json_compact(value), ARRAY
-    if isinstance(value, dict):
-        return json_compact(value), KVLIST
-    return value, STRING
-
-
-def add_set(cols: AttrColumns, attributes: dict) -> None:
-    for key, value in attributes.items():
-        text, code = typed(value)
-        cols.add(key, text, code)
-    cols.close_set()
 
 
 def span(name="op", *, start=T0, duration_ms=1, end=None, kind=1, status=0, flags=1,
