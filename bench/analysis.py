@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.query import FILL_SQL, SERVICES, SPANS_PER_TRACE, WINDOW_S, timed  # noqa: E402
+from bench.query import fill, timed  # noqa: E402
 from spanhouse.analysis.bottleneck import endpoint_bottlenecks, trace_bottleneck  # noqa: E402
 from spanhouse.analysis.compare import compare  # noqa: E402
 from spanhouse.analysis import doctor  # noqa: E402
@@ -33,7 +33,6 @@ from spanhouse.analysis.doctor import run_doctor  # noqa: E402
 from spanhouse.analysis.store import AnalysisStore  # noqa: E402
 from spanhouse.store.connection import open_client  # noqa: E402
 from spanhouse.store.pool import Pool  # noqa: E402
-from spanhouse.store.schema import create_schema  # noqa: E402
 
 
 def main() -> None:
@@ -53,7 +52,6 @@ def main() -> None:
                         "producer, consumer and nested server spans: the generated data has "
                         "none of those, so this times the worst case")
     args = parser.parse_args()
-    traces = args.spans // SPANS_PER_TRACE
     if args.every_relation_query:
         doctor._kinds = lambda ctx: doctor._Kinds(named=1, unnamed=1, producers=1, consumers=1,
                                                   calls=1)
@@ -67,17 +65,8 @@ def main() -> None:
         if args.data and stamp.exists():
             now_ns = int(stamp.read_text())
         else:
-            create_schema(client, "default", "otel_traces")
             now_ns = time.time_ns()
-            client.command(FILL_SQL.format(table="default.otel_traces", now_ns=now_ns,
-                                           window_ns=WINDOW_S * 10**9, traces=traces,
-                                           services=SERVICES, spans=args.spans))
-            # Steady state, as in bench/query.py: every table merged, so that no background
-            # merge competes with the timed analyses for the 2 cores.
-            for (table,) in client.query(
-                    "SELECT name FROM system.tables WHERE database = 'default' "
-                    "AND engine LIKE '%MergeTree'").result_rows:
-                client.command(f"OPTIMIZE TABLE default.`{table}` FINAL")
+            fill(client, args.spans, now_ns)
             if args.data:
                 stamp.write_text(str(now_ns))
         load_s = time.perf_counter() - began

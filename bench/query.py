@@ -77,6 +77,20 @@ FROM (
 """
 
 
+def fill(client, spans: int, now_ns: int) -> None:
+    """Create the schema in ``default`` and load ``spans`` generated spans (``FILL_SQL``) ending
+    at ``now_ns``; then merge every table (the traces table and the additions) for a steady
+    state, so that no background merge competes with the timed queries for the 2 cores."""
+    create_schema(client, "default", "otel_traces")
+    client.command(FILL_SQL.format(table="default.otel_traces", now_ns=now_ns,
+                                   window_ns=WINDOW_S * 10**9, traces=spans // SPANS_PER_TRACE,
+                                   services=SERVICES, spans=spans))
+    for (table,) in client.query(
+            "SELECT name FROM system.tables WHERE database = 'default' "
+            "AND engine LIKE '%MergeTree'").result_rows:
+        client.command(f"OPTIMIZE TABLE default.`{table}` FINAL")
+
+
 def timed(fn, repeat: int) -> tuple[float, float, object]:
     times, result = [], None
     for _ in range(repeat):
@@ -99,18 +113,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="spanhouse-qbench-") as data:
         endpoint = f"chdb://{data}"
         client = open_client(endpoint)
-        create_schema(client, "default", "otel_traces")
         now_ns = time.time_ns()
         began = time.perf_counter()
-        client.command(FILL_SQL.format(table="default.otel_traces", now_ns=now_ns,
-                                       window_ns=WINDOW_S * 10**9, traces=traces,
-                                       services=SERVICES, spans=args.spans))
-        # Steady state: every table (the traces table and the additions) merged, so that no
-        # background merge competes with the timed queries for the 2 cores.
-        for (table,) in client.query(
-                "SELECT name FROM system.tables WHERE database = 'default' "
-                "AND engine LIKE '%MergeTree'").result_rows:
-            client.command(f"OPTIMIZE TABLE default.`{table}` FINAL")
+        fill(client, args.spans, now_ns)
         load_s = time.perf_counter() - began
         rows = client.query("SELECT count() FROM default.otel_traces").result_rows[0][0]
         print(f"loaded {rows:,} spans ({traces:,} traces) in {load_s:.1f}s")
