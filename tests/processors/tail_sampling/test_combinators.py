@@ -11,20 +11,9 @@ from spanhouse.processors.tail_sampling.policies import (
     StringAttribute, rate_allocation,
 )
 
-from .traces import FakeClock, span, trace
+from .traces import FakeClock, Fixed, span, trace
 
 S, N, DR = Decision.Sampled, Decision.NotSampled, Decision.Dropped
-
-
-class Fixed:
-    def __init__(self, name, decision, probability=1.0):
-        self.name = name
-        self.verdict = Verdict(decision, probability)
-        self.calls = 0
-
-    def evaluate(self, tr):
-        self.calls += 1
-        return self.verdict
 
 
 class Boom:

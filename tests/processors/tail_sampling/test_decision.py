@@ -4,24 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from spanhouse.processors.tail_sampling.decision import Decision, Outcome, Verdict, evaluate_policies
+from spanhouse.processors.tail_sampling.decision import Decision, Outcome, evaluate_policies
 
-from .traces import span, trace
+from .traces import Fixed, span, trace
 
 S, N, DR = Decision.Sampled, Decision.NotSampled, Decision.Dropped
 IS, INS, ERR = Decision.InvertSampled, Decision.InvertNotSampled, Decision.Error
 TR = trace(span())
-
-
-class Fixed:
-    def __init__(self, name, decision, probability=1.0):
-        self.name = name
-        self.verdict = Verdict(decision, probability)
-        self.calls = 0
-
-    def evaluate(self, tr):
-        self.calls += 1
-        return self.verdict
 
 
 class Boom:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from spanhouse.model.batch import SpanBatch
+from spanhouse.processors.tail_sampling.decision import Verdict
 from spanhouse.processors.tail_sampling.trace import TraceView
 from tests.store.batches import add_set
 
@@ -70,6 +71,19 @@ def trace_in_parts(*parts: list[dict], trace_id: str = TRACE_ID) -> TraceView:
         b = batch(spans, None, trace_id)
         view.add(b, list(range(len(spans))), 0)
     return view
+
+
+class Fixed:
+    """A policy that always returns one verdict, counting its evaluations."""
+
+    def __init__(self, name, decision, probability=1.0):
+        self.name = name
+        self.verdict = Verdict(decision, probability)
+        self.calls = 0
+
+    def evaluate(self, tr):
+        self.calls += 1
+        return self.verdict
 
 
 class FakeClock:
