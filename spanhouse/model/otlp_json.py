@@ -5,8 +5,11 @@ The OTLP specification's JSON rules: ``traceId``/``spanId``/``parentSpanId`` are
 accept snake_case; enums are integers (enum names accepted too); 64-bit integers may be JSON
 strings or numbers; ``bytesValue`` is base64; unknown fields are ignored.
 
-A span whose fields have the wrong shape is rejected alone; only a body that is not JSON, or not
-an object with a ``resourceSpans`` list, fails the whole request.
+A span whose fields have the wrong shape, or a number outside its field's range (see
+``spanhouse.model.limits``: times, ``uint32`` flags and counters, ``int64`` ``intValue``), is
+rejected alone; an out-of-range enum is kept as 0 (Unspecified / Unset). A resource with a bad
+number (e.g. ``droppedAttributesCount: -1``) rejects each of its spans. Only a body that is not
+JSON, or not an object with a ``resourceSpans`` list, fails the whole request.
 """
 
 from __future__ import annotations
@@ -22,6 +25,10 @@ from spanhouse.model.attributes import (
     encode_bytes, format_double, json_compact,
 )
 from spanhouse.model.batch import DecodeResult, SpanBatch
+from spanhouse.model.limits import (
+    ENUM_MAX, ENUM_MIN, INT64_MAX, INT64_MIN, MAX_TIME_NS, UINT32_MAX,
+    bad_time, out_of_range, quoted,
+)
 
 _KINDS = {f"SPAN_KIND_{k}": i for i, k in enumerate(
     ("UNSPECIFIED", "INTERNAL", "SERVER", "CLIENT", "PRODUCER", "CONSUMER"))}
@@ -30,6 +37,10 @@ _STATUS = {"STATUS_CODE_UNSET": 0, "STATUS_CODE_OK": 1, "STATUS_CODE_ERROR": 2}
 
 class _BadSpan(ValueError):
     """A field of one span is invalid: the span is rejected, the request goes on."""
+
+
+class _BadNumber(_BadSpan):
+    """A number that is not an integer, or out of its field's range."""
 
 
 def _f(obj: dict, camel: str, snake: str, default=None):
@@ -41,7 +52,7 @@ def _f(obj: dict, camel: str, snake: str, default=None):
 
 def _int(value, what: str) -> int:
     if isinstance(value, bool):
-        raise _BadSpan(f"{what} must be an integer")
+        raise _BadNumber(f"{what} must be an integer")
     if isinstance(value, int):
         return value
     if isinstance(value, str):
@@ -51,7 +62,21 @@ def _int(value, what: str) -> int:
             pass
     if isinstance(value, float) and value.is_integer():
         return int(value)
-    raise _BadSpan(f"{what} must be an integer or a string of digits, not {value!r}")
+    raise _BadNumber(f"{what} must be an integer or a string of digits, not {quoted(value)}")
+
+
+def _uint32(value, what: str) -> int:
+    number = _int(value, what)
+    if 0 <= number <= UINT32_MAX:
+        return number
+    raise _BadNumber(out_of_range(what, number, 0, UINT32_MAX))
+
+
+def _time(value, what: str) -> int:
+    number = _int(value, what)
+    if 0 <= number < MAX_TIME_NS:
+        return number
+    raise _BadNumber(bad_time(what, number))
 
 
 def _double(value) -> float:
@@ -64,13 +89,15 @@ def _double(value) -> float:
             return float(value)
         except ValueError:
             pass
-    raise _BadSpan(f"doubleValue must be a number, not {value!r}")
+    raise _BadSpan(f"doubleValue must be a number, not {quoted(value)}")
 
 
 def _enum(value, names: dict, what: str) -> int:
+    """An enum name or integer; an integer no protobuf enum (int32) can hold is kept as 0."""
     if isinstance(value, str) and value in names:
         return names[value]
-    return _int(value, what)
+    number = _int(value, what)
+    return number if ENUM_MIN <= number <= ENUM_MAX else 0
 
 
 def _hex_id(value, size: int, what: str, allow_empty: bool) -> str:
@@ -104,7 +131,10 @@ def _raw(value: dict):
         if camel == "boolValue":
             return bool(v), BOOL
         if camel == "intValue":
-            return _int(v, "intValue"), INT
+            number = _int(v, "intValue")
+            if not INT64_MIN <= number <= INT64_MAX:
+                raise _BadNumber(out_of_range("intValue", number, INT64_MIN, INT64_MAX))
+            return number, INT
         if camel == "doubleValue":
             return _double(v), DOUBLE
         if camel == "bytesValue":
@@ -140,7 +170,7 @@ def _encode(value: dict) -> tuple[str, int]:
     return "", EMPTY
 
 
-def _attrs(items) -> list[tuple[str, str, int]]:
+def _attrs(items, what: str = "attribute") -> list[tuple[str, str, int]]:
     if not items:
         return []
     if not isinstance(items, list):
@@ -149,7 +179,10 @@ def _attrs(items) -> list[tuple[str, str, int]]:
     for kv in items:
         if not isinstance(kv, dict) or not isinstance(kv.get("key"), str):
             raise _BadSpan("an attribute must be an object with a string key")
-        text, code = _encode(kv.get("value") or {})
+        try:
+            text, code = _encode(kv.get("value") or {})
+        except _BadNumber as exc:
+            raise _BadNumber(f"{what} {quoted(kv['key'])}: {exc}") from None
         out.append((kv["key"], text, code))
     return out
 
@@ -171,35 +204,45 @@ def _decode_span(span: dict) -> tuple:
     if not isinstance(status, dict):
         raise _BadSpan("status must be an object")
     events = []
-    for event in _f(span, "events", "events", []) or []:
+    for i, event in enumerate(_f(span, "events", "events", []) or []):
         if not isinstance(event, dict):
             raise _BadSpan("an event must be an object")
-        events.append((_int(_f(event, "timeUnixNano", "time_unix_nano", 0), "timeUnixNano"),
+        what = f"events[{i}]"
+        events.append((_time(_f(event, "timeUnixNano", "time_unix_nano", 0), f"{what}.timeUnixNano"),
                        str(event.get("name", "")),
-                       _int(_f(event, "droppedAttributesCount", "dropped_attributes_count", 0), "dropped"),
-                       _attrs(event.get("attributes"))))
+                       _uint32(_f(event, "droppedAttributesCount", "dropped_attributes_count", 0),
+                               f"{what}.droppedAttributesCount"),
+                       _attrs(event.get("attributes"), f"{what} attribute")))
     links = []
-    for link in _f(span, "links", "links", []) or []:
+    for i, link in enumerate(_f(span, "links", "links", []) or []):
         if not isinstance(link, dict):
             raise _BadSpan("a link must be an object")
+        what = f"links[{i}]"
         links.append((_hex_id(_f(link, "traceId", "trace_id"), 16, "link traceId", False),
                        _hex_id(_f(link, "spanId", "span_id"), 8, "link spanId", False),
                        str(_f(link, "traceState", "trace_state", "")),
-                       _int(_f(link, "flags", "flags", 0), "link flags"),
-                       _int(_f(link, "droppedAttributesCount", "dropped_attributes_count", 0), "dropped"),
-                       _attrs(link.get("attributes"))))
+                       _uint32(_f(link, "flags", "flags", 0), f"{what}.flags"),
+                       _uint32(_f(link, "droppedAttributesCount", "dropped_attributes_count", 0),
+                               f"{what}.droppedAttributesCount"),
+                       _attrs(link.get("attributes"), f"{what} attribute")))
     return (
         trace_id, span_id, parent, str(_f(span, "traceState", "trace_state", "")),
-        _int(_f(span, "flags", "flags", 0), "flags"), str(span.get("name", "")),
+        _uint32(_f(span, "flags", "flags", 0), "flags"), str(span.get("name", "")),
         _enum(span.get("kind", 0), _KINDS, "kind"),
-        _int(_f(span, "startTimeUnixNano", "start_time_unix_nano", 0), "startTimeUnixNano"),
-        _int(_f(span, "endTimeUnixNano", "end_time_unix_nano", 0), "endTimeUnixNano"),
+        _time(_f(span, "startTimeUnixNano", "start_time_unix_nano", 0), "startTimeUnixNano"),
+        _time(_f(span, "endTimeUnixNano", "end_time_unix_nano", 0), "endTimeUnixNano"),
         _enum(status.get("code", 0), _STATUS, "status.code"), str(status.get("message", "")),
-        _int(_f(span, "droppedAttributesCount", "dropped_attributes_count", 0), "droppedAttributesCount"),
-        _int(_f(span, "droppedEventsCount", "dropped_events_count", 0), "droppedEventsCount"),
-        _int(_f(span, "droppedLinksCount", "dropped_links_count", 0), "droppedLinksCount"),
+        _uint32(_f(span, "droppedAttributesCount", "dropped_attributes_count", 0), "droppedAttributesCount"),
+        _uint32(_f(span, "droppedEventsCount", "dropped_events_count", 0), "droppedEventsCount"),
+        _uint32(_f(span, "droppedLinksCount", "dropped_links_count", 0), "droppedLinksCount"),
         _attrs(span.get("attributes")), events, links,
     )
+
+
+def _span_label(span) -> str:
+    """``span 'name'`` for a rejection message (the name cut short), or ``span`` alone."""
+    name = span.get("name") if isinstance(span, dict) else None
+    return f"span {quoted(name)}" if isinstance(name, str) else "span"
 
 
 def decode_json_bytes(body: bytes) -> DecodeResult:
@@ -216,33 +259,43 @@ def decode_json_bytes(body: bytes) -> DecodeResult:
     batch = SpanBatch()
     result = DecodeResult(batch)
     for rs in resource_spans:
+        bad_resource = ""  # why every span of this resource is rejected
         try:
             if not isinstance(rs, dict):
                 raise _BadSpan("resourceSpans entries must be objects")
             resource = rs.get("resource") or {}
-            res_attrs = _attrs(resource.get("attributes"))
+            try:
+                res_attrs = _attrs(resource.get("attributes"), "resource attribute")
+                res_dropped = _uint32(_f(resource, "droppedAttributesCount", "dropped_attributes_count",
+                                         0), "resource droppedAttributesCount")
+            except _BadNumber as exc:
+                res_attrs, res_dropped, bad_resource = [], 0, str(exc)
             scope_spans = _f(rs, "scopeSpans", "scope_spans", []) or []
             if not isinstance(scope_spans, list):
                 raise _BadSpan("scopeSpans must be a list")
         except (_BadSpan, AttributeError, TypeError) as exc:
             raise InvalidInput(f"invalid resourceSpans entry: {exc}") from None
-        service = next((v for k, v, c in res_attrs if k == "service.name" and c == STRING), "")
-        r = batch.add_resource(service, _int(_f(resource, "droppedAttributesCount",
-                                                "dropped_attributes_count", 0), "dropped"))
-        _add(batch.resource_attributes, res_attrs)
+        if not bad_resource:
+            service = next((v for k, v, c in res_attrs if k == "service.name" and c == STRING), "")
+            r = batch.add_resource(service, res_dropped)
+            _add(batch.resource_attributes, res_attrs)
         for ss in scope_spans:
             if not isinstance(ss, dict):
                 raise InvalidInput("scopeSpans entries must be objects")
-            scope = ss.get("scope") or {}
-            s = batch.add_scope(str(scope.get("name", "")), str(scope.get("version", "")))
             spans = ss.get("spans") or []
             if not isinstance(spans, list):
                 raise InvalidInput("spans must be a list")
+            if bad_resource:
+                for span in spans:
+                    result.reject(f"{_span_label(span)} rejected: {bad_resource}")
+                continue
+            scope = ss.get("scope") or {}
+            s = batch.add_scope(str(scope.get("name", "")), str(scope.get("version", "")))
             for span in spans:
                 try:
                     fields = _decode_span(span)
                 except (_BadSpan, AttributeError, TypeError, KeyError, ValueError) as exc:
-                    result.reject(f"span rejected: {exc}")
+                    result.reject(f"{_span_label(span)} rejected: {exc}")
                     continue
                 _append(batch, fields, r, s)
     return result

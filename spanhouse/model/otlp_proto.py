@@ -2,6 +2,10 @@
 
 Hot path: one pass over the upb message, appending to column lists with bound ``append``
 methods; resources and scopes are decoded once per request.
+
+Range checks (``spanhouse.model.limits``): protobuf's own types already bound the ``uint32``
+flags and counters and the ``int64`` attribute values, so only the ``fixed64`` times are
+checked: a span whose start, end or event time is not before ``MAX_TIME_NS`` is rejected alone.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from spanhouse.model.attributes import (
     encode_bytes, format_double, json_compact,
 )
 from spanhouse.model.batch import AttrColumns, DecodeResult, SpanBatch
+from spanhouse.model.limits import MAX_TIME_NS, bad_time, quoted
 
 _ZERO_TRACE = bytes(16)
 _ZERO_SPAN = bytes(8)
@@ -76,7 +81,20 @@ def add_attributes(cols: AttrColumns, key_values) -> None:
     cols.close_set()
 
 
+def _bad_times(span) -> str:
+    """Why a span with a time >= MAX_TIME_NS is rejected (the slow path, off the hot loop)."""
+    if span.start_time_unix_nano >= MAX_TIME_NS:
+        return bad_time("startTimeUnixNano", span.start_time_unix_nano)
+    if span.end_time_unix_nano >= MAX_TIME_NS:
+        return bad_time("endTimeUnixNano", span.end_time_unix_nano)
+    for i, event in enumerate(span.events):
+        if event.time_unix_nano >= MAX_TIME_NS:
+            return bad_time(f"events[{i}].timeUnixNano", event.time_unix_nano)
+    return ""
+
+
 def decode_request(msg: ExportTraceServiceRequest) -> DecodeResult:
+    max_time = MAX_TIME_NS
     batch = SpanBatch()
     result = DecodeResult(batch)
     b = batch
@@ -104,13 +122,18 @@ def decode_request(msg: ExportTraceServiceRequest) -> DecodeResult:
             for span in ss.spans:
                 tid, sid, pid = span.trace_id, span.span_id, span.parent_span_id
                 if len(tid) != 16 or tid == _ZERO_TRACE:
-                    result.reject(f"span {span.name!r}: trace id must be 16 bytes and not all zero")
+                    result.reject(f"span {quoted(span.name)}: trace id must be 16 bytes and not all zero")
                     continue
                 if len(sid) != 8 or sid == _ZERO_SPAN:
-                    result.reject(f"span {span.name!r}: span id must be 8 bytes and not all zero")
+                    result.reject(f"span {quoted(span.name)}: span id must be 8 bytes and not all zero")
                     continue
                 if pid and len(pid) != 8:
-                    result.reject(f"span {span.name!r}: parent span id must be empty or 8 bytes")
+                    result.reject(f"span {quoted(span.name)}: parent span id must be empty or 8 bytes")
+                    continue
+                t0, t1, events = span.start_time_unix_nano, span.end_time_unix_nano, span.events
+                if t0 >= max_time or t1 >= max_time or (
+                        events and any(e.time_unix_nano >= max_time for e in events)):
+                    result.reject(f"span {quoted(span.name)}: {_bad_times(span)}")
                     continue
                 trace_id(tid.hex())
                 span_id(sid.hex())
@@ -119,8 +142,8 @@ def decode_request(msg: ExportTraceServiceRequest) -> DecodeResult:
                 flags(span.flags)
                 name(span.name)
                 kind(span.kind)
-                start(span.start_time_unix_nano)
-                end(span.end_time_unix_nano)
+                start(t0)
+                end(t1)
                 status = span.status
                 status_code(status.code)
                 status_message(status.message)
@@ -130,8 +153,8 @@ def decode_request(msg: ExportTraceServiceRequest) -> DecodeResult:
                 res_idx(r)
                 scope_idx(s)
                 add_attributes(span_attrs, span.attributes)
-                if span.events:
-                    for event in span.events:
+                if events:
+                    for event in events:
                         b.event_time_ns.append(event.time_unix_nano)
                         b.event_name.append(event.name)
                         b.event_dropped_attributes_count.append(event.dropped_attributes_count)

@@ -12,6 +12,13 @@ it (``pkg/translator/zipkin/zipkinv2/to_translator.go``, with ``parse_string_tag
 - annotations -> events (``name|{json attributes}|dropped`` is split as upstream does);
 - µs timestamps -> ns; a missing timestamp gives start 0 and ``otel.zipkin.absentField.startTime``;
 - ``shared: true`` has no OTLP field; Spanhouse keeps it as the bool attribute ``zipkin.shared``.
+
+Numbers are range-checked (``spanhouse.model.limits``) and a span with one out of range is
+rejected alone: ``timestamp``, ``timestamp + duration`` and annotation timestamps must be, in
+ns, in ``[0, MAX_TIME_NS)``; ``duration`` must not be negative; the dropped counts of annotation
+and link payloads must fit ``uint32``; a port must fit 16 bits. A JSON number in an
+annotation's attributes that is integral but outside ``int64`` is kept as a double, as
+upstream's ``jsonMapToAttributeMap`` does.
 """
 
 from __future__ import annotations
@@ -21,6 +28,9 @@ import orjson
 from spanhouse.errors import InvalidInput
 from spanhouse.model.attributes import BOOL, DOUBLE, INT, STRING, format_double, json_compact
 from spanhouse.model.batch import DecodeResult, SpanBatch
+from spanhouse.model.limits import (
+    INT64_MAX, INT64_MIN, MAX_PORT, MAX_TIME_NS, UINT32_MAX, bad_time, out_of_range, quoted,
+)
 
 _KINDS = {"CLIENT": 3, "SERVER": 2, "PRODUCER": 4, "CONSUMER": 5}
 _STATUS = {"STATUS_CODE_UNSET": 0, "STATUS_CODE_OK": 1, "STATUS_CODE_ERROR": 2,
@@ -51,7 +61,7 @@ def _json_attrs(text: str) -> list[tuple[str, str, int]]:
         if isinstance(value, bool):
             out.append((key, "true" if value else "false", BOOL))
         elif isinstance(value, (int, float)):
-            if float(value).is_integer():
+            if float(value).is_integer() and INT64_MIN <= value <= INT64_MAX:
                 out.append((key, str(int(value)), INT))
             else:
                 out.append((key, format_double(float(value)), DOUBLE))
@@ -60,15 +70,26 @@ def _json_attrs(text: str) -> list[tuple[str, str, int]]:
     return out
 
 
-def _split_payload(value: str) -> tuple[str, list, int]:
+def _dropped(text: str, what: str) -> int:
+    """The ``dropped`` count at the end of an annotation/link payload: a ``uint32``."""
+    number = int(text)
+    if not 0 <= number <= UINT32_MAX:
+        raise _BadSpan(out_of_range(what, number, 0, UINT32_MAX))
+    return number
+
+
+def _split_payload(value: str, what: str) -> tuple[str, list, int]:
     """``name|{json}|dropped`` (the json may itself contain ``|``)."""
     parts = value.split("|")
     if len(parts) < 3:
         return parts[0], [], 0
     try:
-        return parts[0], _json_attrs("|".join(parts[1:-1])), int(parts[-1])
+        attrs = _json_attrs("|".join(parts[1:-1]))
+        return parts[0], attrs, _dropped(parts[-1], f"{what} dropped attributes count")
+    except _BadSpan:
+        raise
     except (orjson.JSONDecodeError, ValueError, AttributeError):
-        raise _BadSpan(f"annotation/link payload {value[:80]!r} is not name|json|dropped") from None
+        raise _BadSpan(f"annotation/link payload {quoted(value, 80)} is not name|json|dropped") from None
 
 
 def _endpoint_attrs(span: dict) -> list[tuple[str, str, int]]:
@@ -86,6 +107,9 @@ def _endpoint_attrs(span: dict) -> list[tuple[str, str, int]]:
                 out.append((ip_key, str(endpoint[ip]), STRING))
         port = endpoint.get("port")
         if isinstance(port, int) and port > 0:
+            if port > MAX_PORT:
+                side = "localEndpoint" if endpoint is local else "remoteEndpoint"
+                raise _BadSpan(out_of_range(f"{side}.port", port, 0, MAX_PORT))
             out.append((port_key, str(port), INT))
     return out
 
@@ -134,7 +158,8 @@ def _decode_span(span: dict) -> tuple:
             continue
         attrs = _json_attrs("|".join(parts[3:-1]))
         links.append((_id(parts[0].strip('"'), (32,), "link trace id"),
-                      _id(parts[1].strip('"'), (16,), "link span id"), parts[2], attrs, int(parts[-1])))
+                      _id(parts[1].strip('"'), (16,), "link span id"), parts[2], attrs,
+                      _dropped(parts[-1], f"otlp.link.{i} dropped attributes count")))
     attrs = [(k, v, STRING) for k, v in tags.items()] + _endpoint_attrs(span)
     if span.get("shared") is True:
         attrs.append(("zipkin.shared", "true", BOOL))
@@ -142,21 +167,38 @@ def _decode_span(span: dict) -> tuple:
     duration = span.get("duration") or 0
     if not isinstance(duration, int) or (timestamp is not None and not isinstance(timestamp, int)):
         raise _BadSpan("timestamp and duration must be integers (microseconds)")
+    if duration < 0:
+        raise _BadSpan(f"duration must be >= 0 (microseconds), not {duration}")
     if timestamp:
         start = timestamp * 1000
+        if not 0 <= start < MAX_TIME_NS:
+            raise _BadSpan(bad_time("timestamp", timestamp, "µs"))
     else:
         start = 0
         attrs.append(("otel.zipkin.absentField.startTime", "true", BOOL))
+    end = start + duration * 1000
+    if end >= MAX_TIME_NS:
+        raise _BadSpan(bad_time("timestamp + duration", start // 1000 + duration, "µs"))
     events = []
-    for annotation in span.get("annotations") or []:
+    for i, annotation in enumerate(span.get("annotations") or []):
         if not isinstance(annotation, dict) or not isinstance(annotation.get("timestamp"), int):
             raise _BadSpan("an annotation needs an integer timestamp")
-        name, event_attrs, dropped = _split_payload(str(annotation.get("value", "")))
-        events.append((annotation["timestamp"] * 1000, name, event_attrs, dropped))
+        what = f"annotations[{i}]"
+        time_ns = annotation["timestamp"] * 1000
+        if not 0 <= time_ns < MAX_TIME_NS:
+            raise _BadSpan(bad_time(f"{what}.timestamp", annotation["timestamp"], "µs"))
+        name, event_attrs, dropped = _split_payload(str(annotation.get("value", "")), what)
+        events.append((time_ns, name, event_attrs, dropped))
     local = span.get("localEndpoint") or {}
     service = str(local.get("serviceName") or "")
     return (service, scope, trace_id, span_id, parent, trace_state, str(span.get("name") or ""),
-            kind, start, start + duration * 1000, code, message, attrs, events, links)
+            kind, start, end, code, message, attrs, events, links)
+
+
+def _span_label(span) -> str:
+    """``span 'name'`` for a rejection message (the name cut short), or ``span`` alone."""
+    name = span.get("name") if isinstance(span, dict) else None
+    return f"span {quoted(name)}" if isinstance(name, str) else "span"
 
 
 def decode_zipkin_v2_json(body: bytes) -> DecodeResult:
@@ -174,7 +216,7 @@ def decode_zipkin_v2_json(body: bytes) -> DecodeResult:
         try:
             fields = _decode_span(span)
         except (_BadSpan, AttributeError, TypeError, ValueError) as exc:
-            result.reject(f"span rejected: {exc}")
+            result.reject(f"{_span_label(span)} rejected: {exc}")
             continue
         (service, scope, trace_id, span_id, parent, trace_state, name, kind, start, end,
          code, message, attrs, events, links) = fields
