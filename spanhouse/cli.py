@@ -36,7 +36,17 @@ def main() -> None:
 @click.option("--queue-spans", type=click.IntRange(min=1), metavar="N",
               help="Capacity of the write queue in spans; when full, senders are told to retry.  "
                    "[default: 200000]")
-def serve(grpc, http, zipkin, ui, data, config_file, max_request_bytes, queue_spans) -> None:
+@click.option("--wal-max-bytes", type=click.IntRange(min=MIB), metavar="N",
+              help="Size limit of the write-ahead log under --data; when full, senders are told "
+                   f"to retry.  [default: {512 * MIB}]")
+@click.option("--queue-bytes", type=click.IntRange(min=MIB), metavar="N",
+              help="Memory for decoded spans waiting between the log and the store (more waits "
+                   f"on disk only).  [default: {256 * MIB}]")
+@click.option("--wal-sync", type=click.Choice(["fsync", "none"]),
+              help="fsync the log before acknowledging (survives power loss), or leave it to the "
+                   "OS (survives a crash or kill -9 of the process).  [default: fsync]")
+def serve(grpc, http, zipkin, ui, data, config_file, max_request_bytes, queue_spans,
+          wal_max_bytes, queue_bytes, wal_sync) -> None:
     """Receive spans (OTLP gRPC/HTTP, Zipkin), store them, and serve the query API.
 
     A flag overrides the config file, which overrides the default. Use port 0 to let the
@@ -48,7 +58,9 @@ def serve(grpc, http, zipkin, ui, data, config_file, max_request_bytes, queue_sp
         settings = settings_from_config(config_file) if config_file else ServeSettings()
         settings = settings.with_overrides(
             grpc=grpc, http=http, zipkin=zipkin, ui=ui, data=data,
-            max_request_bytes=max_request_bytes, max_queue_spans=queue_spans)
+            max_request_bytes=max_request_bytes, max_queue_spans=queue_spans,
+            wal_max_bytes=wal_max_bytes, queue_bytes=queue_bytes,
+            wal_sync=None if wal_sync is None else wal_sync == "fsync")
         sys.exit(run_server(settings))
     except SpanhouseError as exc:
         _fail(exc)

@@ -69,6 +69,20 @@ class Pipeline:
         if batch:
             self._head(batch)
 
+    def held_seq(self) -> int | None:
+        """The lowest write-ahead log seq of a span still inside the pipeline, or None.
+
+        Components are asked upstream first: a batch handed downstream is registered by the
+        next component before the previous one lets go, so it is seen at least once.
+        Components without ``held_seq`` hold nothing once ``consume`` returned."""
+        lows = []
+        for component in (*self.processors, *self.exporters):
+            held = getattr(component, "held_seq", None)
+            low = held() if held is not None else None
+            if low:
+                lows.append(low)
+        return min(lows) if lows else None
+
     def shutdown(self, timeout: float) -> bool:
         """Shut processors down in order (each flushes into the next), then drain the exporters."""
         deadline = time.monotonic() + timeout

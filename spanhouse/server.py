@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import sys
 
@@ -26,13 +27,18 @@ from spanhouse.store.connection import open_client
 from spanhouse.store.pool import Pool
 from spanhouse.analysis.store import AnalysisStore
 from spanhouse.query.service import QueryService
-from spanhouse.store.schema import create_schema
+from spanhouse.store.dead_letter import DeadLetterFile
+from spanhouse.store.schema import create_schema, enable_deduplication
 from spanhouse.store.writer import TraceWriter
 from spanhouse.telemetry import Telemetry
+from spanhouse.wal.budget import MemoryBudget
+from spanhouse.wal.feeder import Feeder
+from spanhouse.wal.health import Health
+from spanhouse.wal.log import WriteAheadLog
 
 log = logging.getLogger("spanhouse")
 
-SHUTDOWN_TIMEOUT_S = 60.0
+SHUTDOWN_TIMEOUT_S = 40.0
 
 
 def split_host_port(address: str, flag: str) -> tuple[str, int]:
@@ -68,6 +74,7 @@ class SpanhouseServer:
         self.settings = settings
         self.telemetry = Telemetry()
         self.ready = False
+        self.store_exporters: list[StoreExporter] = []
         self._stop = asyncio.Event()
 
     def _open_store(self):
@@ -76,6 +83,7 @@ class SpanhouseServer:
         client = open_client(endpoint, s.database)
         if s.create_schema:
             create_schema(client, s.database, s.table, s.ttl_days, s.table_engine)
+        enable_deduplication(client, s.database, s.table)
         client.close()
 
         def open_writer():
@@ -91,7 +99,10 @@ class SpanhouseServer:
         s = self.settings
 
         def store() -> StoreExporter:
-            return StoreExporter(open_writer, self.telemetry, max_queue_spans=s.max_queue_spans)
+            exporter = StoreExporter(open_writer, self.telemetry, max_queue_spans=s.max_queue_spans,
+                                     dead_letter=DeadLetterFile(s.data))
+            self.store_exporters.append(exporter)
+            return exporter
 
         return build_pipeline(s, self.telemetry, store)
 
@@ -106,7 +117,20 @@ class SpanhouseServer:
         pipeline = self.build_pipeline(lambda: opened["writer"]())
         opened["writer"], open_reader = await loop.run_in_executor(None, self._open_store)
         await loop.run_in_executor(None, pipeline.start)
-        ingest = Ingest(pipeline, self.telemetry)
+
+        # The write-ahead log: what an earlier run acknowledged but did not store goes first.
+        wal = WriteAheadLog(os.path.join(s.data, "wal"), max_bytes=s.wal_max_bytes,
+                            sync=s.wal_sync)
+        replay = await loop.run_in_executor(None, wal.open)
+        feeder = Feeder(wal, pipeline, MemoryBudget(s.queue_bytes), self.telemetry,
+                        exactly_once=not pipeline.processors)
+        feeder.load(replay)
+        wal.on_commit = feeder.on_commit
+        wal.start()
+        feeder.start()
+        health = Health(wal, feeder, self.store_exporters, lambda: self.ready)
+        health.register(self.telemetry)
+        ingest = Ingest(wal, self.telemetry)
         readers = Pool(open_reader, size=4)
         query = QueryService(readers, s.database, s.table)
         analysis = AnalysisStore(readers, s.database, s.table, query)
@@ -124,7 +148,8 @@ class SpanhouseServer:
         http_servers = {
             "http": ("OTLP/HTTP  ", lambda: otlp_http.create_app(ingest, s.max_request_bytes)),
             "zipkin": ("Zipkin v2  ", lambda: zipkin.create_app(ingest, s.max_request_bytes)),
-            "ui": ("Query/UI   ", lambda: create_ui_app(query, self.telemetry, lambda: self.ready, analysis)),
+            "ui": ("Query/UI   ", lambda: create_ui_app(query, self.telemetry, lambda: self.ready, analysis,
+                                                         readiness=health.readiness)),
         }
         http_servers = {k: v for k, v in http_servers.items() if k in addresses}
         servers: list[_Uvicorn] = []
@@ -161,13 +186,19 @@ class SpanhouseServer:
         for server in receivers:
             await server.shutdown()
         await loop.run_in_executor(None, ingest.shutdown)
-        drained = await loop.run_in_executor(None, pipeline.shutdown, SHUTDOWN_TIMEOUT_S)
+        await loop.run_in_executor(None, feeder.stop, SHUTDOWN_TIMEOUT_S / 2)
+        drained = await loop.run_in_executor(None, pipeline.shutdown, SHUTDOWN_TIMEOUT_S / 2)
+        await loop.run_in_executor(None, feeder.update_release)
+        await loop.run_in_executor(None, wal.close)
         ui.should_exit = True
         await main_loops[-1]
         await ui.shutdown()
         await loop.run_in_executor(None, readers.close)
-        print("stopped" if drained else "stopped with spans not written (see log)", flush=True)
-        return 0 if drained else 1
+        left = wal.bytes_used if wal.released < wal.last_seq else 0
+        print("stopped" if not left else
+              f"stopped; spans not stored yet stay in the write-ahead log ({left} bytes) and are "
+              "stored at the next start", flush=True)
+        return 0
 
 
 def serve(settings: ServeSettings) -> int:

@@ -26,11 +26,19 @@ from spanhouse.ui.routes import routes as ui_routes
 
 
 def create_app(query: QueryAPI, telemetry: Telemetry, is_ready: Callable[[], bool],
-               analysis: AnalysisStore | None = None) -> Starlette:
+               analysis: AnalysisStore | None = None,
+               readiness: Callable[[], tuple[bool, str]] | None = None) -> Starlette:
     async def healthz(request: Request) -> Response:
+        """Liveness: the process serves."""
         if is_ready():
             return PlainTextResponse("ok")
         return PlainTextResponse("starting", status_code=503)
+
+    async def readyz(request: Request) -> Response:
+        """Readiness: 503 with the reason while the store does not keep up."""
+        ok, reason = readiness() if readiness is not None else (is_ready(), "starting")
+        return PlainTextResponse(reason if ok or reason else "not ready",
+                                 status_code=200 if ok else 503)
 
     async def metrics(request: Request) -> Response:
         body, content_type = telemetry.render()
@@ -38,6 +46,7 @@ def create_app(query: QueryAPI, telemetry: Telemetry, is_ready: Callable[[], boo
 
     return Starlette(routes=[
         Route("/healthz", healthz),
+        Route("/readyz", readyz),
         Route("/metrics", metrics),
         *jaeger.routes(query),
         *jaeger_v3.routes(query),

@@ -34,6 +34,11 @@ class ServeSettings:
     create_schema: bool = True
     max_request_bytes: int = 16 * MIB
     max_queue_spans: int = 200_000
+    # The write-ahead log under `data` (spanhouse.wal): its size on disk, whether every
+    # acknowledgement waits for fsync, and the memory for decoded spans between log and store.
+    wal_max_bytes: int = 512 * MIB
+    wal_sync: bool = True
+    queue_bytes: int = 256 * MIB
     table_engine: str = "MergeTree()"
     # The parsed collector config (receivers, processors, exporters of the traces pipeline);
     # None: the default pipeline (every receiver, no processor, the store).

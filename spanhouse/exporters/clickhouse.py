@@ -1,29 +1,42 @@
 """The ``clickhouse`` exporter: the store's write path.
 
-A bounded queue (counted in spans) in front of one writer thread that coalesces queued batches
-into large inserts, as ClickHouse prefers. Overflow policy: refuse. When the queue cannot take a
-batch, ``export`` raises ``Overloaded`` and keeps nothing, so the receiver answers with a
-retryable error (gRPC RESOURCE_EXHAUSTED + RetryInfo, HTTP 429 + Retry-After) and the sender's
-exporter retries: backpressure, never a silent drop.
+A bounded queue (counted in spans) in front of one writer thread. Batches that carry a
+deduplication token (a chunk the write-ahead log cut, see ``spanhouse.wal.feeder``) are
+inserted exactly as they came, so a replay after a crash repeats the same INSERT and ClickHouse
+drops it; other batches (regrouped by a processor) are coalesced into larger inserts.
 
-A batch accepted here is acknowledged to the sender; ``shutdown`` drains the queue into the
-store before returning, so a SIGTERM loses nothing that was acknowledged.
+Failures (``spanhouse.store.failures``):
+
+- a *transient* one (store unreachable, disk full, too many parts) is retried with
+  exponential backoff, for as long as it lasts: the write-ahead log absorbs what arrives
+  meanwhile and, once full, refuses senders with a retryable error. When the store has no room
+  for the INSERT, it is split in halves for the next attempt;
+- a *data* failure is isolated by bisection (``spanhouse.store.isolate``): the good spans are
+  stored, each bad one goes to the dead-letter file under ``--data`` (counted in
+  ``spanhouse_spans_dead_lettered_total``). One bad span never blocks anyone else's.
+
+Overflow policy: refuse. ``export`` raises ``Overloaded`` and keeps nothing when the queue is
+full; the feeder retries. ``held_seq`` tells the log what is not stored yet; on shutdown the
+writer stops at the deadline and whatever it has not stored stays in the log for the next start.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import deque
 from typing import Callable, Protocol
 
-from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_exponential
-
 from spanhouse.errors import Overloaded, StoreError
 from spanhouse.model.batch import SpanBatch
+from spanhouse.store.failures import TransientStoreError
+from spanhouse.store.isolate import write_isolating
 from spanhouse.telemetry import Telemetry
 
 log = logging.getLogger(__name__)
+
+TRUST_REFUSALS_AFTER = 5
 
 
 class BatchWriter(Protocol):
@@ -42,21 +55,34 @@ class StoreExporter:
         max_insert_spans: int = 100_000,
         flush_interval_s: float = 0.2,
         retry_after_s: float = 1.0,
+        dead_letter=None,
+        backoff_max_s: float = 5.0,
     ):
         self._open_writer = open_writer
         self._telemetry = telemetry
+        self._dead_letter = dead_letter
         self.max_queue_spans = max_queue_spans
         self.max_insert_spans = max_insert_spans
         self.flush_interval_s = flush_interval_s
         self.retry_after_s = retry_after_s
+        self.backoff_max_s = backoff_max_s
         self._queue: deque[SpanBatch] = deque()
         self._queued_spans = 0  # queued + being inserted: both hold capacity
+        self._writing_low = 0   # seq_low of the insert in progress
         self._cond = threading.Condition()
         self._closing = False
+        self._give_up = threading.Event()
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
         self._start_error: BaseException | None = None
+        self.last_commit = time.monotonic()
+        self.last_error = ""
+        self.failing_since = 0.0
         telemetry.queue_capacity.labels(self.name).set(max_queue_spans)
+        self._dead_counter = telemetry.counter(
+            "spanhouse_spans_dead_lettered",
+            "Spans the store refused for their content, isolated and written to the dead-letter "
+            "file under --data instead.", ["exporter"])
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -83,21 +109,34 @@ class StoreExporter:
             self._telemetry.queue_spans.labels(self.name).set(self._queued_spans)
             self._cond.notify_all()
 
+    def held_seq(self) -> int | None:
+        """The lowest write-ahead log seq of a span queued or being inserted, or None."""
+        with self._cond:
+            lows = [b.seq_low for b in self._queue if b.seq_low]
+            if self._writing_low:
+                lows.append(self._writing_low)
+            return min(lows) if lows else None
+
     def flush(self, timeout: float) -> bool:
         with self._cond:
             self._cond.notify_all()
             return self._cond.wait_for(lambda: self._queued_spans == 0, timeout)
 
     def shutdown(self, timeout: float) -> bool:
+        """Insert what is queued until ``timeout``; then stop retrying. True when everything
+        was stored (what was not stays in the write-ahead log)."""
         with self._cond:
             self._closing = True
             self._cond.notify_all()
         if self._thread is not None:
             self._thread.join(timeout)
             if self._thread.is_alive():
-                log.error("store writer did not drain in %.1fs; %d spans not written",
-                          timeout, self._queued_spans)
-                return False
+                self._give_up.set()
+                self._thread.join(10)
+        if self._queued_spans:
+            log.warning("store writer stopped with %d spans not stored (kept in the "
+                        "write-ahead log for the next start)", self._queued_spans)
+            return False
         return True
 
     @property
@@ -120,9 +159,11 @@ class StoreExporter:
                     return
                 batches, n = taken
                 merged = batches[0] if len(batches) == 1 else SpanBatch.concat(batches)
-                self._write_with_retry(writer, merged)
+                if not self._store(writer, merged):
+                    return  # gave up at the shutdown deadline; the log keeps the rest
                 with self._cond:
                     self._queued_spans -= n
+                    self._writing_low = 0
                     self._telemetry.queue_spans.labels(self.name).set(self._queued_spans)
                     self._cond.notify_all()
         finally:
@@ -133,34 +174,84 @@ class StoreExporter:
             self._cond.wait_for(lambda: self._queue or self._closing)
             if not self._queue:
                 return None  # closing and drained
-            # Give small batches a moment to gather into one larger insert, but never while the
-            # queue is half full: then senders are waiting on us, and latency is what matters.
-            enough = min(self.max_insert_spans, self.max_queue_spans // 2)
-            if not self._closing and self._queued_spans < enough:
-                self._cond.wait_for(
-                    lambda: self._closing or self._queued_spans >= enough, self.flush_interval_s)
+            if not self._queue[0].insert_token:
+                # Give small batches a moment to gather into one larger insert, but never
+                # while the queue is half full: then senders are waiting on us.
+                enough = min(self.max_insert_spans, self.max_queue_spans // 2)
+                if not self._closing and self._queued_spans < enough:
+                    self._cond.wait_for(
+                        lambda: self._closing or self._queued_spans >= enough,
+                        self.flush_interval_s)
             batches, n = [], 0
-            while self._queue and (not batches or n + len(self._queue[0]) <= self.max_insert_spans):
-                batch = self._queue.popleft()
-                batches.append(batch)
-                n += len(batch)
+            while self._queue:
+                head = self._queue[0]
+                if batches and (head.insert_token or batches[0].insert_token
+                                or n + len(head) > self.max_insert_spans):
+                    break
+                batches.append(self._queue.popleft())
+                n += len(head)
+            self._writing_low = min((b.seq_low for b in batches if b.seq_low), default=0)
             return batches, n
 
-    def _write_with_retry(self, writer: BatchWriter, batch: SpanBatch) -> None:
-        def on_error(state) -> None:
-            self._telemetry.store_errors.labels(self.name).inc()
-            log.warning("insert of %d spans failed (attempt %d), retrying: %s",
-                        len(batch), state.attempt_number, state.outcome.exception())
+    def _store(self, writer: BatchWriter, batch: SpanBatch) -> bool:
+        """Store ``batch`` (its bad spans dead-lettered), retrying transient failures until
+        it is done or the shutdown deadline passed (then False)."""
+        parts = [batch]
+        delay = 0.1
+        refusals = 0
+        while parts:
+            part = parts[0]
+            try:
+                # Rows refused one by one while nothing else got in look like a store fault,
+                # so they are retried; refused again and again, they are the rows' fault.
+                outcome = write_isolating(writer.write, part, self._to_dead_letter,
+                                          trust_refusals=refusals >= TRUST_REFUSALS_AFTER)
+            except TransientStoreError as exc:
+                refusals = refusals + 1 if exc.refused else 0
+                self._failed(exc, len(part))
+                if exc.written:
+                    self._stored(exc.written)
+                rest = [exc.unwritten(part)]
+                if exc.no_space:  # the store cannot reserve room for this INSERT: smaller ones
+                    rest = [half for p in rest for half in _halves(p)]
+                parts[0:1] = rest
+                if self._give_up.wait(delay):
+                    return False
+                delay = min(self.backoff_max_s, delay * 2)
+                continue
+            parts.pop(0)
+            delay, refusals = 0.1, 0
+            self._stored(outcome.written)
+        return True
 
-        # Retry for a long time: while the store is down the queue fills and the receivers
-        # push back on the senders, so nothing acknowledged is lost.
-        for attempt in Retrying(
-            retry=retry_if_exception_type(Exception),
-            wait=wait_exponential(multiplier=0.1, max=5.0),
-            stop=stop_after_delay(3600),
-            before_sleep=on_error,
-            reraise=True,
-        ):
-            with attempt:
-                writer.write(batch)
-        self._telemetry.spans_stored.labels(self.name).inc(len(batch))
+    def _stored(self, n: int) -> None:
+        self.last_commit = time.monotonic()
+        self.failing_since = 0.0
+        self.last_error = ""
+        self._telemetry.spans_stored.labels(self.name).inc(n)
+
+    def _failed(self, exc: Exception, n: int) -> None:
+        self._telemetry.store_errors.labels(self.name).inc()
+        if not self.failing_since:
+            self.failing_since = time.monotonic()
+        self.last_error = str(exc)[:500]
+        log.warning("insert of %d spans failed, retrying: %s", n, self.last_error)
+
+    def _to_dead_letter(self, batch: SpanBatch, error: str) -> None:
+        self._dead_counter.labels(self.name).inc(len(batch))
+        log.error("store refused %d span(s) for their content; dead-lettered: %s",
+                  len(batch), error[:300])
+        if self._dead_letter is not None:
+            self._dead_letter.append(batch, error)
+
+
+def _halves(batch: SpanBatch) -> list[SpanBatch]:
+    n = len(batch)
+    if n < 2:
+        return [batch]
+    out = []
+    for i, rows in enumerate((range(0, n // 2), range(n // 2, n))):
+        part = batch.take(rows)
+        part.insert_token = f"{batch.insert_token}/{i}" if batch.insert_token else ""
+        out.append(part)
+    return out

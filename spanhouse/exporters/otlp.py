@@ -267,6 +267,8 @@ class ForwardingExporter:
         self.retry_after_s = retry_after_s
         self._queue: deque[tuple[SpanBatch, int]] = deque()
         self._used = 0  # queued + being sent: both hold capacity
+        self._sending: list[int] = []   # write-ahead log seq_low of the batches being sent
+        self._kept_for_replay = 0       # lowest seq given up on at shutdown: not released
         self._cond = threading.Condition()
         self._closing = False
         self._deadline: float | None = None
@@ -396,6 +398,15 @@ class ForwardingExporter:
         """Current queue size (queued + being sent), in the sizer's unit."""
         return self._used
 
+    def held_seq(self) -> int | None:
+        """The lowest write-ahead log seq of a span queued, being sent, or given up on at
+        the shutdown deadline (so the log keeps it for the next start), or None."""
+        with self._cond:
+            lows = [b.seq_low for b, _ in self._queue if b.seq_low] + self._sending
+            if self._kept_for_replay:
+                lows.append(self._kept_for_replay)
+            return min(lows) if lows else None
+
     # ------------------------------------------------------------------ sending
     def _consume(self) -> None:
         while True:
@@ -404,10 +415,16 @@ class ForwardingExporter:
                 if not self._queue:
                     return  # closing and drained
                 batch, size = self._queue.popleft()
+                if batch.seq_low:
+                    self._sending.append(batch.seq_low)
             try:
                 if self._past_deadline():
                     self._m_failed.inc(len(batch))
                     self._unsent_at_shutdown += len(batch)
+                    if batch.seq_low:
+                        with self._cond:
+                            self._kept_for_replay = min(self._kept_for_replay or batch.seq_low,
+                                                        batch.seq_low)
                     log.error("exporter %s: %d spans not sent before the shutdown deadline",
                               self.name, len(batch))
                 else:
@@ -419,6 +436,8 @@ class ForwardingExporter:
             finally:
                 with self._cond:
                     self._used -= size
+                    if batch.seq_low:
+                        self._sending.remove(batch.seq_low)
                     self._m_queue_size.set(self._used)
                     self._cond.notify_all()
 

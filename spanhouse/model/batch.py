@@ -138,6 +138,12 @@ class SpanBatch:
     scope_name: list[str] = field(default_factory=list)
     scope_version: list[str] = field(default_factory=list)
 
+    # --- where the spans came from (spanhouse.wal): the lowest write-ahead log seq among
+    # them (0: not from the log), and the store's deduplication token for exactly this
+    # batch ("" when it was regrouped since the log cut it) ---
+    seq_low: int = 0
+    insert_token: str = ""
+
     def __len__(self) -> int:
         return len(self.span_id)
 
@@ -160,6 +166,7 @@ class SpanBatch:
         tables are shared by reference-copy (they are small); indices stay valid."""
         rows = list(rows)
         out = SpanBatch()
+        out.seq_low = self.seq_low
         for name in _SPAN_SCALARS:
             column = getattr(self, name)
             setattr(out, name, [column[r] for r in rows])
@@ -189,6 +196,8 @@ class SpanBatch:
 
     def extend(self, other: "SpanBatch") -> None:
         """Append ``other``'s spans to this batch (used to coalesce batches before an insert)."""
+        if other.seq_low and (not self.seq_low or other.seq_low < self.seq_low):
+            self.seq_low = other.seq_low
         res_base = len(self.resource_service_name)
         scope_base = len(self.scope_name)
         for name in _SPAN_SCALARS:
@@ -280,15 +289,37 @@ _TABLE_COLUMNS = (
 class DecodeResult:
     """What a decoder returns: the valid spans, and how many it rejected and why.
 
-    Rejected spans (invalid ids, a bad field in one span) are reported back to the sender
-    through OTLP's ``partial_success``; the rest of the request is kept.
+    Rejected spans (invalid ids, a number out of its column's range, a bad field in one span)
+    are reported back to the sender through OTLP's ``partial_success``; the rest of the
+    request is kept. ``error_message`` stays bounded however many spans are rejected (see
+    ``spanhouse.model.limits``): the first few messages, then "(and N more spans rejected)".
     """
 
     batch: SpanBatch
     rejected: int = 0
     error_message: str = ""
+    # the messages spelled out in error_message, and how many they are
+    _head: str = field(default="", init=False, repr=False, compare=False)
+    _shown: int = field(default=0, init=False, repr=False, compare=False)
 
     def reject(self, message: str) -> None:
+        from spanhouse.model.limits import (  # batch.py's imports stay those of the batch
+            ELLIPSIS, MAX_ERROR_MESSAGE_BYTES, MAX_MESSAGE_BYTES, MAX_MESSAGES,
+        )
+
         self.rejected += 1
-        if not self.error_message:
-            self.error_message = message
+        if self._shown == self.rejected - 1 and self._shown < MAX_MESSAGES:
+            raw = message.encode("utf-8", "replace")
+            if len(raw) > MAX_MESSAGE_BYTES:
+                cut = MAX_MESSAGE_BYTES - len(ELLIPSIS.encode())
+                message = raw[:cut].decode("utf-8", "ignore") + ELLIPSIS
+            head = f"{self._head}; {message}" if self._head else message
+            # room left for the longest possible "(and N more ...)" tail
+            if len(head.encode("utf-8", "replace")) <= MAX_ERROR_MESSAGE_BYTES - 64:
+                self._head = head
+                self._shown += 1
+                self.error_message = head
+                return
+        more = self.rejected - self._shown
+        tail = f"(and {more} more span{'' if more == 1 else 's'} rejected)"
+        self.error_message = f"{self._head} {tail}" if self._head else tail

@@ -31,6 +31,7 @@ class BatchProcessor:
         self._pending: list[SpanBatch] = []
         self._pending_spans = 0
         self._oldest = 0.0
+        self._sending_low = 0   # write-ahead log seq_low of what the timer thread is sending
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
         self._closing = False
@@ -87,6 +88,14 @@ class BatchProcessor:
             raise
         self._sent.labels(self.name, "batch_size").inc()
 
+    def held_seq(self) -> int | None:
+        """The lowest write-ahead log seq of a span pending or being sent, or None."""
+        with self._lock:
+            lows = [b.seq_low for b in self._pending if b.seq_low]
+            if self._sending_low:
+                lows.append(self._sending_low)
+            return min(lows) if lows else None
+
     def _take_all(self) -> list[SpanBatch]:
         batches, self._pending, self._pending_spans = self._pending, [], 0
         return batches
@@ -107,7 +116,10 @@ class BatchProcessor:
                 if self._closing:
                     return
                 batches = self._take_all()
+                self._sending_low = min((b.seq_low for b in batches if b.seq_low), default=0)
             self._flush(batches, None)
+            with self._lock:
+                self._sending_low = 0
 
     def _flush(self, batches: list[SpanBatch], deadline: float | None) -> None:
         if not batches:

@@ -21,7 +21,6 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 )
 
 from spanhouse.errors import InvalidInput, Overloaded, StoreError
-from spanhouse.model.batch import DecodeResult
 from spanhouse.model.otlp_proto import decode_proto_bytes
 from spanhouse.receivers.ingest import Ingest
 
@@ -50,12 +49,9 @@ class TraceServiceHandler:
     def __init__(self, ingest: Ingest):
         self.ingest = ingest
 
-    def _decode_and_accept(self, body: bytes) -> DecodeResult:
-        return self.ingest.accept(RECEIVER, decode_proto_bytes(body))
-
     async def export(self, body: bytes, context: grpc.aio.ServicerContext) -> ExportTraceServiceResponse:
         try:
-            result = await self.ingest.run(self._decode_and_accept, body)
+            result = await self.ingest.submit(RECEIVER, decode_proto_bytes, body, raw_proto=True)
         except InvalidInput as exc:
             self.ingest.refused(RECEIVER, "invalid")
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))

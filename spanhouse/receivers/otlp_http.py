@@ -63,9 +63,6 @@ def _success_response(fmt: str, result: DecodeResult) -> Response:
 def create_app(ingest: Ingest, max_body_bytes: int) -> Starlette:
     decoders = {PROTOBUF: decode_proto_bytes, JSON: decode_json_bytes}
 
-    def decode_and_accept(decoder, body: bytes) -> DecodeResult:
-        return ingest.accept(RECEIVER, decoder(body))
-
     async def export(request: Request) -> Response:
         fmt = media_type(request)
         try:
@@ -74,7 +71,8 @@ def create_app(ingest: Ingest, max_body_bytes: int) -> Starlette:
                 raise UnsupportedMediaType(
                     f"unsupported Content-Type {fmt!r}: use {PROTOBUF} or {JSON}")
             body = await read_body(request, max_body_bytes)
-            result = await ingest.run(decode_and_accept, decoder, body)
+            result = await ingest.submit(RECEIVER, decoder, body,
+                                         raw_proto=decoder is decode_proto_bytes)
         except UnsupportedMediaType as exc:
             ingest.refused(RECEIVER, "unsupported_media_type")
             return _status_response(JSON, 415, _INVALID_ARGUMENT, str(exc))

@@ -22,9 +22,6 @@ RECEIVER = "zipkin"
 
 
 def create_app(ingest: Ingest, max_body_bytes: int) -> Starlette:
-    def decode_and_accept(body: bytes):
-        return ingest.accept(RECEIVER, decode_zipkin_v2_json(body))
-
     async def spans(request: Request) -> Response:
         fmt = media_type(request)
         # Zipkin clients default to JSON; the proto3 encoding is not supported.
@@ -35,7 +32,7 @@ def create_app(ingest: Ingest, max_body_bytes: int) -> Starlette:
                 status_code=415)
         try:
             body = await read_body(request, max_body_bytes)
-            await ingest.run(decode_and_accept, body)
+            await ingest.submit(RECEIVER, decode_zipkin_v2_json, body)
         except InvalidInput as exc:
             ingest.refused(RECEIVER, "invalid")
             return PlainTextResponse(str(exc), status_code=400)

@@ -164,3 +164,34 @@ def table_columns(client, database: str, table: str) -> set[str]:
     except Exception as exc:
         raise StoreError(f"cannot read the columns of {database}.{table}: {exc}") from exc
     return {row[0] for row in result.result_rows}
+
+
+# Inserts repeated after a crash carry the same ``insert_deduplication_token`` (see
+# spanhouse.wal.feeder); a non-replicated MergeTree drops a repeat only when it keeps a window of
+# recent block hashes. Every table an insert reaches needs it, the views' targets too, or a
+# replayed chunk would be dropped from the traces table but counted twice in an addition.
+DEDUPLICATION_WINDOW = 1000
+_MERGE_TREE_TABLES_SQL = (
+    "SELECT name FROM system.tables WHERE database = {database:String} "
+    "AND (name = {table:String} OR startsWith(name, {prefix:String})) "
+    "AND engine LIKE '%MergeTree' AND engine NOT LIKE 'Replicated%'"
+)
+
+
+def enable_deduplication(client, database: str, table: str,
+                         window: int = DEDUPLICATION_WINDOW) -> list[str]:
+    """Set ``non_replicated_deduplication_window`` on the traces table and every table its
+    views fill (a table the collector's exporter created too: the setting changes no data).
+    Replicated tables deduplicate by default and are left alone. Returns the tables changed;
+    raises ``StoreError`` when ClickHouse refuses."""
+    db = quote_identifier(database, "database name")
+    quote_identifier(table, "table name")
+    try:
+        names = [row[0] for row in client.query(_MERGE_TREE_TABLES_SQL, parameters={
+            "database": database, "table": table, "prefix": table + "_"}).result_rows]
+        for name in names:
+            client.command(f"ALTER TABLE {db}.{quote_identifier(name, 'table name')} "
+                           f"MODIFY SETTING non_replicated_deduplication_window = {int(window)}")
+    except Exception as exc:
+        raise StoreError(f"cannot enable insert deduplication on {database}.{table}: {exc}") from exc
+    return names

@@ -176,8 +176,10 @@ class TraceWriter:
       completed and acknowledged every row. It returns the number of rows written
       (``len(batch)``). On failure it MUST raise ``StoreError`` (retryable), and the caller
       MUST assume any part of the batch may or may not have been written.
-    - ``write`` is NOT idempotent: writing the same batch twice (e.g. a retry after a
-      timeout) stores its spans twice. Readers tolerate duplicate spans.
+    - ``write`` is idempotent only for a batch with an ``insert_token``: the INSERT carries it
+      as ``insert_deduplication_token`` and a table with a deduplication window
+      (``schema.enable_deduplication``) drops a repeat. Without a token, writing the same batch
+      twice stores its spans twice.
     - ``write`` MUST NOT modify the batch, nor keep a reference to it after returning.
     - A writer is thread-confined: it MUST be used from one thread at a time (its client is
       not shared). Open one writer per writing thread.
@@ -207,7 +209,9 @@ class TraceWriter:
         except (pa.ArrowException, ValueError, TypeError, IndexError, OverflowError) as exc:
             raise InvalidInput(f"malformed span batch ({n} spans): {exc}") from exc
         try:
-            self._client.insert_arrow(self._target, table)
+            settings = ({"insert_deduplication_token": batch.insert_token}
+                        if batch.insert_token else None)
+            self._client.insert_arrow(self._target, table, settings=settings)
         except Exception as exc:  # driver errors -> our retryable error
             raise StoreError(f"insert of {n} spans into {self._target} failed: {exc}") from exc
         return n

@@ -16,6 +16,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 from bench.workload import make_request
 from tests.conftest import stored_span_counts
+from tests.e2e.disk import small_disk
 
 EXPORT = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
 
@@ -29,46 +30,79 @@ def count_spans(server, trace_ids) -> int:
     return total
 
 
-def test_tiny_queue_pushes_back_and_sdk_retries_until_everything_is_stored(server_factory):
-    server = server_factory("--queue-spans", "600")  # room for two SDK batches of 256
-    traces_per_sender, spans_per_trace = 40, 20
-    trace_ids: list[str] = []
-    lock = threading.Lock()
+def test_full_log_pushes_back_and_sdk_retries_until_everything_is_stored(server_factory, tmp_path):
+    """The store stalls (its disk is full), the small write-ahead log fills, senders are told
+    to retry; once the store has room again, every span the SDKs sent is stored."""
+    with small_disk(tmp_path / "store", 64) as disk:
+        config = tmp_path / "stalled.yaml"
+        config.write_text(STALLED_STORE_CONFIG.format(store=disk.path / "store"))
+        server = server_factory("--config", str(config), "--wal-max-bytes", str(1024 * 1024))
+        disk.fill()
+        traces_per_sender, spans_per_trace = 250, 30  # ~3 MiB of OTLP: three times the log
+        trace_ids: list[str] = []
+        lock = threading.Lock()
 
-    def sender(exporter, name: str) -> None:
-        provider = TracerProvider(resource=Resource.create({"service.name": name}))
-        # Large SDK queue: the SDK itself must not drop; only the server pushes back.
-        provider.add_span_processor(BatchSpanProcessor(
-            exporter, max_queue_size=100_000, max_export_batch_size=256, schedule_delay_millis=50))
-        tracer = provider.get_tracer("load")
-        for _ in range(traces_per_sender):
-            with tracer.start_as_current_span("root") as root:
-                with lock:
-                    trace_ids.append(f"{root.get_span_context().trace_id:032x}")
-                for i in range(spans_per_trace - 1):
-                    with tracer.start_as_current_span(f"child-{i}"):
-                        pass
-        assert provider.force_flush(timeout_millis=120_000)
-        provider.shutdown()
+        def sender(exporter, name: str) -> None:
+            provider = TracerProvider(resource=Resource.create({"service.name": name}))
+            # Large SDK queue: the SDK itself must not drop; only the server pushes back.
+            provider.add_span_processor(BatchSpanProcessor(
+                exporter, max_queue_size=100_000, max_export_batch_size=256,
+                schedule_delay_millis=50))
+            tracer = provider.get_tracer("load")
+            for _ in range(traces_per_sender):
+                with tracer.start_as_current_span("root") as root:
+                    with lock:
+                        trace_ids.append(f"{root.get_span_context().trace_id:032x}")
+                    for i in range(spans_per_trace - 1):
+                        with tracer.start_as_current_span(f"child-{i}"):
+                            pass
+            assert provider.force_flush(timeout_millis=120_000)
+            provider.shutdown()
 
-    exporters = [GrpcExporter(endpoint=f"http://{server.grpc_endpoint}", insecure=True, timeout=60),
-                 GrpcExporter(endpoint=f"http://{server.grpc_endpoint}", insecure=True, timeout=60),
-                 HttpExporter(endpoint=f"{server.http_url}/v1/traces", timeout=60),
-                 HttpExporter(endpoint=f"{server.http_url}/v1/traces", timeout=60)]
-    threads = [threading.Thread(target=sender, args=(e, f"svc-{i}")) for i, e in enumerate(exporters)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(300)
+        exporters = [GrpcExporter(endpoint=f"http://{server.grpc_endpoint}", insecure=True, timeout=60),
+                     GrpcExporter(endpoint=f"http://{server.grpc_endpoint}", insecure=True, timeout=60),
+                     HttpExporter(endpoint=f"{server.http_url}/v1/traces", timeout=60),
+                     HttpExporter(endpoint=f"{server.http_url}/v1/traces", timeout=60)]
+        threads = [threading.Thread(target=sender, args=(e, f"svc-{i}"))
+                   for i, e in enumerate(exporters)]
+        for t in threads:
+            t.start()
+        deadline = time.monotonic() + 30
+        while (server.metric("spanhouse_spans_refused_total", reason="overloaded") == 0
+               and time.monotonic() < deadline):
+            time.sleep(0.2)
+        refused = server.metric("spanhouse_spans_refused_total", reason="overloaded")
+        assert refused > 0, "the full log never pushed back: the test did not exercise overload"
+        assert server.get("/readyz").status_code == 503
+        disk.free()
+        for t in threads:
+            t.join(300)
 
-    sent = len(exporters) * traces_per_sender * spans_per_trace
-    refused = server.metric("spanhouse_spans_refused_total", reason="overloaded")
-    assert refused > 0, "the tiny queue never pushed back: the test did not exercise overload"
-    deadline = time.monotonic() + 30
-    while server.metric("spanhouse_spans_stored_total") < sent and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert server.metric("spanhouse_spans_stored_total") == sent
-    assert count_spans(server, trace_ids) == sent
+        sent = len(exporters) * traces_per_sender * spans_per_trace
+        deadline = time.monotonic() + 30
+        while server.metric("spanhouse_spans_stored_total") < sent and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert server.metric("spanhouse_spans_stored_total") == sent
+        assert count_spans(server, trace_ids) == sent
+
+
+STALLED_STORE_CONFIG = """
+receivers:
+  otlp:
+    protocols:
+      grpc:
+        endpoint: 127.0.0.1:0
+      http:
+        endpoint: 127.0.0.1:0
+exporters:
+  clickhouse:
+    endpoint: chdb://{store}
+service:
+  pipelines:
+    traces:
+      receivers: [otlp]
+      exporters: [clickhouse]
+"""
 
 
 def test_sigterm_during_load_keeps_every_acknowledged_span(server_factory, tmp_path):

@@ -113,12 +113,13 @@ class _LRU:
 
 
 class _Entry:
-    __slots__ = ("view", "decision", "due")
+    __slots__ = ("view", "decision", "due", "seq_low")
 
-    def __init__(self, view: TraceView, due: float):
+    def __init__(self, view: TraceView, due: float, seq_low: int = 0):
         self.view: TraceView | None = view
         self.decision: tuple[bool, str, float] | None = None   # sampled, policy, probability
         self.due = due
+        self.seq_low = seq_low  # write-ahead log seq of the trace's first spans
 
 
 class TailSamplingProcessor:
@@ -136,6 +137,7 @@ class TailSamplingProcessor:
         self._not_sampled_cache = _LRU(config.non_sampled_cache_size)
         self._outbox: list[SpanBatch] = []                        # late spans of kept traces
         self._buffered_spans = 0
+        self._sending_low = 0   # write-ahead log seq_low of what is being decided and sent
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -239,7 +241,7 @@ class TailSamplingProcessor:
                         self._dropped.labels(self.name, "not_sampled").inc(len(rows))
                     continue
                 if entry is None:
-                    entry = self._admit(trace_id, now)
+                    entry = self._admit(trace_id, now, batch.seq_low)
                 view = entry.view
                 size = sum(sizes[r] for r in rows) if sizes is not None else 0
                 view.add(batch, rows, size)
@@ -263,14 +265,29 @@ class TailSamplingProcessor:
                 late.sampling_policy = [policy for policy, _ in late_values]
                 self._outbox.append(late)
 
-    def _admit(self, trace_id: str, now: float) -> _Entry:
+    def held_seq(self) -> int | None:
+        """The lowest write-ahead log seq of a span still buffered or being sent, or None.
+        Traces enter ``_pending`` in log order (one feeder), so the first pending trace holds
+        the lowest seq of all pending ones."""
+        with self._lock:
+            lows = [b.seq_low for b in self._outbox if b.seq_low]
+            for entry in self._pending.values():
+                if entry.seq_low:
+                    lows.append(entry.seq_low)
+                break
+            if self._sending_low:
+                lows.append(self._sending_low)
+            return min(lows) if lows else None
+
+    def _admit(self, trace_id: str, now: float, seq_low: int = 0) -> _Entry:
         """A new trace: make room (evict the oldest) and register it as pending."""
         while len(self._traces) >= self.config.num_traces:
             old_id, old = self._traces.popitem(last=False)
             if old.decision is None:
                 self._pending.pop(old_id, None)
                 self._drop_pending(old_id, old, "num_traces", remove=False)
-        entry = _Entry(TraceView(trace_id, first_arrival=now), now + self.config.decision_wait_s)
+        entry = _Entry(TraceView(trace_id, first_arrival=now), now + self.config.decision_wait_s,
+                       seq_low)
         self._traces[trace_id] = entry
         self._pending[trace_id] = entry
         return entry
@@ -311,8 +328,12 @@ class TailSamplingProcessor:
                 if entry is not None:
                     due.append((trace_id, entry))
             outbox, self._outbox = self._outbox, []
+            self._sending_low = min([e.seq_low for _, e in due if e.seq_low]
+                                    + [b.seq_low for b in outbox if b.seq_low], default=0)
         kept = self._decide(due)
         self._send(outbox + kept, None)
+        with self._lock:
+            self._sending_low = 0
 
     def _decide(self, due: list[tuple[str, _Entry]]) -> list[SpanBatch]:
         kept: list[SpanBatch] = []
