@@ -165,7 +165,9 @@ def test_stalled_store_keeps_memory_within_queue_bytes(server_factory, tmp_path)
     """150 requests of one 10 MiB span while the store cannot write: the log takes them on
     disk, memory stays within --queue-bytes plus a fixed overhead."""
     queue_bytes = 64 * MIB
-    with small_disk(tmp_path / "store", 64) as disk:
+    # Room for the 150 spans once freed: 10 MiB each before compression is what an INSERT
+    # reserves.
+    with small_disk(tmp_path / "store", 640) as disk:
         config = tmp_path / "stalled.yaml"
         config.write_text(f"""
 receivers:
