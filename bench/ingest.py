@@ -135,6 +135,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--protocols", default="grpc,http")
     parser.add_argument("--requests", type=int, default=60, help="distinct pre-built requests")
+    parser.add_argument("--server-args", default="", help="extra `spanhouse serve` flags, e.g. \"--wal-sync none\"")
     args = parser.parse_args()
 
     print(f"building {args.requests} requests of 1000 spans ...", flush=True)
@@ -142,7 +143,7 @@ def main() -> None:
               for i in range(args.requests)]
     print(f"request size: {len(bodies[0]) / 1024:.0f} KiB protobuf, 1000 spans, 10 attributes each")
     with tempfile.TemporaryDirectory(prefix="spanhouse-bench-") as data_dir:
-        proc, ports = start_server(data_dir, [])
+        proc, ports = start_server(data_dir, args.server_args.split())
         try:
             for protocol in args.protocols.split(","):
                 rate = run_protocol(protocol, ports, bodies, 1000, args.seconds, args.clients)
