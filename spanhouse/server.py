@@ -18,7 +18,7 @@ import uvicorn
 
 from spanhouse.api.app import create_app as create_ui_app
 from spanhouse.config.settings import ServeSettings
-from spanhouse.errors import ConfigError
+from spanhouse.errors import ConfigError, StoreError
 from spanhouse.exporters.clickhouse import StoreExporter
 from spanhouse.pipeline import Pipeline, build_pipeline
 from spanhouse.receivers import otlp_grpc, otlp_http, zipkin
@@ -83,7 +83,10 @@ class SpanhouseServer:
         client = open_client(endpoint, s.database)
         if s.create_schema:
             create_schema(client, s.database, s.table, s.ttl_days, s.table_engine)
-        enable_deduplication(client, s.database, s.table)
+        try:
+            enable_deduplication(client, s.database, s.table)
+        except StoreError as exc:  # e.g. a user without ALTER: inserts work, replays may repeat
+            log.warning("replayed inserts will not be deduplicated: %s", exc)
         client.close()
 
         def open_writer():

@@ -170,7 +170,8 @@ class Feeder:
         merged = SpanBatch.concat(batches) if len(batches) != 1 else batches[0]
         merged.seq_low = first
         merged.insert_token = f"{self.wal.log_id}:{first}-{last}" if self.exactly_once else ""
-        self._deliver(merged)
+        if not self._deliver(merged):
+            return  # shutting down: the chunk stays in the log (not released) for the next start
         with self._cond:
             self._fed_through = last
             self._inflight_low = 0
@@ -214,16 +215,18 @@ class Feeder:
             self._telemetry.spans_dropped.labels("wal", "invalid_on_replay").inc(result.rejected)
         return result.batch
 
-    def _deliver(self, batch: SpanBatch) -> None:
+    def _deliver(self, batch: SpanBatch) -> bool:
+        """Hand ``batch`` on, waiting while the pipeline pushes back; False only when told to
+        stop first."""
         delay = 0.01
         while True:
             try:
                 if len(batch):
                     self.pipeline.consume(batch)
-                return
+                return True
             except Overloaded:
                 if self._stop_now:
-                    raise
+                    return False
                 time.sleep(delay)
                 delay = min(1.0, delay * 2)
 

@@ -216,3 +216,56 @@ def rss_mib(pid: int, field: str = "VmRSS:") -> float:
 
 def peak_rss_mib(pid: int) -> float:
     return rss_mib(pid, "VmHWM:")
+
+
+TAIL_SAMPLING_CONFIG = """
+receivers:
+  otlp:
+    protocols:
+      grpc:
+        endpoint: 127.0.0.1:0
+processors:
+  tail_sampling:
+    decision_wait: 3s
+    policies:
+      - name: everything
+        type: always_sample
+exporters:
+  clickhouse:
+    endpoint: chdb://{store}
+service:
+  pipelines:
+    traces:
+      receivers: [otlp]
+      processors: [tail_sampling]
+      exporters: [clickhouse]
+"""
+
+
+def test_sigkill_while_tail_sampling_buffers_traces_loses_none(server_factory, tmp_path):
+    """Spans acknowledged and still waiting for a tail-sampling decision when the process is
+    killed are in the log, replayed through the pipeline, decided and stored after a restart."""
+    data_dir = tmp_path / "ts-data"
+    config = tmp_path / "tail.yaml"
+    config.write_text(TAIL_SAMPLING_CONFIG.format(store=data_dir / "store"))
+    server = server_factory("--config", str(config), data_dir=data_dir)
+    with grpc.insecure_channel(server.grpc_endpoint) as channel:
+        export = channel.unary_unary(EXPORT, request_serializer=None,
+                                     response_deserializer=ExportTraceServiceResponse.FromString)
+        acked: set[str] = set()
+        for i in range(10):
+            request, _ = make_request(10, 10, service=f"ts-{i % 3}")
+            export(request.SerializeToString(), timeout=10)
+            acked.update(s.span_id.hex() for rs in request.resource_spans
+                         for ss in rs.scope_spans for s in ss.spans)
+    assert server.metric("spanhouse_spans_stored_total") == 0, "decided before the kill"
+    server.proc.send_signal(signal.SIGKILL)
+    server.proc.wait(30)
+
+    restarted = server_factory("--config", str(config), data_dir=data_dir)
+    wait_until_stored(restarted, len(acked), timeout=30)
+    assert restarted.metric("spanhouse_spans_stored_total") == len(acked)
+    assert restarted.stop() == 0
+    stored = {row[0] for row in store_query(
+        data_dir / "store", "SELECT SpanId FROM default.otel_traces")}
+    assert acked <= stored
