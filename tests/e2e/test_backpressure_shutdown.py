@@ -17,6 +17,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from bench.workload import make_request
 from tests.conftest import stored_span_counts
 from tests.e2e.disk import small_disk
+from tests.e2e.store_config import store_config
 
 EXPORT = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
 
@@ -34,8 +35,7 @@ def test_full_log_pushes_back_and_sdk_retries_until_everything_is_stored(server_
     """The store stalls (its disk is full), the small write-ahead log fills, senders are told
     to retry; once the store has room again, every span the SDKs sent is stored."""
     with small_disk(tmp_path / "store", 64) as disk:
-        config = tmp_path / "stalled.yaml"
-        config.write_text(STALLED_STORE_CONFIG.format(store=disk.path / "store"))
+        config = store_config(tmp_path / "stalled.yaml", disk.path / "store")
         server = server_factory("--config", str(config), "--wal-max-bytes", str(1024 * 1024))
         disk.fill()
         traces_per_sender, spans_per_trace = 250, 30  # ~3 MiB of OTLP: three times the log
@@ -85,24 +85,6 @@ def test_full_log_pushes_back_and_sdk_retries_until_everything_is_stored(server_
         assert server.metric("spanhouse_spans_stored_total") == sent
         assert count_spans(server, trace_ids) == sent
 
-
-STALLED_STORE_CONFIG = """
-receivers:
-  otlp:
-    protocols:
-      grpc:
-        endpoint: 127.0.0.1:0
-      http:
-        endpoint: 127.0.0.1:0
-exporters:
-  clickhouse:
-    endpoint: chdb://{store}
-service:
-  pipelines:
-    traces:
-      receivers: [otlp]
-      exporters: [clickhouse]
-"""
 
 
 def test_sigterm_during_load_keeps_every_acknowledged_span(server_factory, tmp_path):
