@@ -7,6 +7,12 @@ fast as the server accepts them (retrying when it pushes back). Throughput count
 drained. Also reports the server's peak RSS (VmHWM).
 
     .venv/bin/python bench/ingest.py [--seconds 20] [--clients 4] [--protocols grpc,http]
+    .venv/bin/python bench/ingest.py --config FILE --requests 400   # e.g. tail sampling
+
+With ``--config`` (a collector YAML, e.g. the seed's tail sampling) every request is sent once,
+so every request has trace ids of its own, and the rate counts spans *accepted* (acknowledged)
+while sending; the server's peak RSS is read once the pipeline is idle (nothing waits in the
+write-ahead log).
 
 This is a benchmark, not a test: it asserts nothing. Results go in docs/performance.md.
 """
@@ -74,15 +80,16 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def grpc_client(endpoint: str, bodies: list[bytes], stop: threading.Event, counts: list[int], idx: int):
+def grpc_client(endpoint: str, bodies: list[bytes], stop: threading.Event, counts: list[int], idx: int,
+                once: bool = False):
     with grpc.insecure_channel(endpoint) as channel:
         export = channel.unary_unary(EXPORT, request_serializer=None, response_deserializer=None)
         i = idx
-        while not stop.is_set():
+        while not stop.is_set() and not (once and i >= len(bodies)):
             try:
                 export(bodies[i % len(bodies)], timeout=30)
                 counts[idx] += 1
-                i += 1
+                i += len(counts) if once else 1
             except grpc.RpcError as exc:
                 if exc.code() != grpc.StatusCode.RESOURCE_EXHAUSTED:
                     raise
@@ -102,6 +109,33 @@ def http_client(url: str, bodies: list[bytes], stop: threading.Event, counts: li
                 time.sleep(0.05)
             else:
                 raise RuntimeError(f"HTTP {r.status_code}: {r.content[:200]!r}")
+
+
+def run_once(ports: dict, bodies: list[bytes], spans_per_request: int, clients: int) -> float:
+    """Every request sent once over gRPC; accepted spans per second while sending."""
+    stop = threading.Event()
+    counts = [0] * clients
+    endpoint = f"127.0.0.1:{ports['OTLP/gRPC']}"
+    threads = [threading.Thread(target=grpc_client, args=(endpoint, bodies, stop, counts, i, True))
+               for i in range(clients)]
+    began = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return sum(counts) * spans_per_request / (time.monotonic() - began)
+
+
+def wait_idle(ports: dict, timeout: float = 300) -> float:
+    """Seconds until nothing waits in the write-ahead log (every span decided and stored)."""
+    ui = f"http://127.0.0.1:{ports['Query/UI']}"
+    began = time.monotonic()
+    while time.monotonic() - began < timeout:
+        if (metric(ui, "spanhouse_wal_backlog_spans") == 0
+                and metric(ui, "spanhouse_wal_oldest_unstored_seconds") == 0):
+            break
+        time.sleep(0.5)
+    return time.monotonic() - began
 
 
 def run_protocol(protocol: str, ports: dict, bodies: list[bytes], spans_per_request: int,
@@ -135,6 +169,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--protocols", default="grpc,http")
     parser.add_argument("--requests", type=int, default=60, help="distinct pre-built requests")
+    parser.add_argument("--config", help="collector YAML to serve with; every request sent once")
     parser.add_argument("--server-args", default="", help="extra `spanhouse serve` flags, e.g. \"--wal-sync none\"")
     args = parser.parse_args()
 
@@ -143,8 +178,16 @@ def main() -> None:
               for i in range(args.requests)]
     print(f"request size: {len(bodies[0]) / 1024:.0f} KiB protobuf, 1000 spans, 10 attributes each")
     with tempfile.TemporaryDirectory(prefix="spanhouse-bench-") as data_dir:
-        proc, ports = start_server(data_dir, args.server_args.split())
+        extra = args.server_args.split() + (["--config", args.config] if args.config else [])
+        proc, ports = start_server(data_dir, extra)
         try:
+            if args.config:
+                rate = run_once(ports, bodies, 1000, args.clients)
+                print(f"OTLP/grpc  {rate:>10,.0f} spans/s accepted with {args.config} "
+                      f"({args.clients} clients, {len(bodies)} requests)", flush=True)
+                print(f"pipeline idle after a further {wait_idle(ports):.0f}s")
+                print(f"server peak RSS: {peak_rss_mb(proc.pid):.0f} MiB")
+                return
             for protocol in args.protocols.split(","):
                 rate = run_protocol(protocol, ports, bodies, 1000, args.seconds, args.clients)
                 print(f"OTLP/{protocol:<4}  {rate:>10,.0f} spans/s sustained "

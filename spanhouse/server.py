@@ -31,7 +31,6 @@ from spanhouse.store.dead_letter import DeadLetterFile
 from spanhouse.store.schema import create_schema, enable_deduplication
 from spanhouse.store.writer import TraceWriter
 from spanhouse.telemetry import Telemetry
-from spanhouse.wal.budget import MemoryBudget
 from spanhouse.wal.feeder import Feeder
 from spanhouse.wal.health import Health
 from spanhouse.wal.log import WriteAheadLog
@@ -125,7 +124,7 @@ class SpanhouseServer:
         wal = WriteAheadLog(os.path.join(s.data, "wal"), max_bytes=s.wal_max_bytes,
                             sync=s.wal_sync)
         replay = await loop.run_in_executor(None, wal.open)
-        feeder = Feeder(wal, pipeline, MemoryBudget(s.queue_bytes), self.telemetry,
+        feeder = Feeder(wal, pipeline, s.queue_bytes, self.telemetry,
                         exactly_once=not pipeline.processors)
         feeder.load(replay)
         wal.on_commit = feeder.on_commit

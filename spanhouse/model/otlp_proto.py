@@ -93,8 +93,60 @@ def _bad_times(span) -> str:
     return ""
 
 
+def span_problem(span, max_time: int = MAX_TIME_NS) -> str:
+    """Why ``span`` must be rejected alone ("" when it is fine): an id of the wrong length or
+    all zero, or a time ClickHouse cannot hold. The one place these rules live: the decoder and
+    the receivers' quick check (``check_request``) both ask it."""
+    tid, sid, pid = span.trace_id, span.span_id, span.parent_span_id
+    if len(tid) != 16 or tid == _ZERO_TRACE:
+        return f"span {quoted(span.name)}: trace id must be 16 bytes and not all zero"
+    if len(sid) != 8 or sid == _ZERO_SPAN:
+        return f"span {quoted(span.name)}: span id must be 8 bytes and not all zero"
+    if pid and len(pid) != 8:
+        return f"span {quoted(span.name)}: parent span id must be empty or 8 bytes"
+    events = span.events
+    if span.start_time_unix_nano >= max_time or span.end_time_unix_nano >= max_time or (
+            events and any(e.time_unix_nano >= max_time for e in events)):
+        return f"span {quoted(span.name)}: {_bad_times(span)}"
+    return ""
+
+
+def parse_request(body: bytes) -> ExportTraceServiceRequest:
+    msg = ExportTraceServiceRequest()
+    try:
+        msg.ParseFromString(body)
+    except (DecodeError, ValueError, RuntimeError) as exc:
+        raise InvalidInput(f"request body is not a valid ExportTraceServiceRequest: {exc}") from None
+    return msg
+
+
+def check_request(body: bytes) -> tuple[bytes, int, DecodeResult]:
+    """The receivers' quick look at an OTLP protobuf request: parse it (in C) and check every
+    span's ids and times (``span_problem``) without decoding attributes. Returns the request's
+    bytes with the rejected spans removed (``body`` itself when none was), the number of spans
+    kept, and a ``DecodeResult`` (empty batch) carrying the rejections. Decoding the returned
+    bytes rejects nothing."""
+    msg = parse_request(body)
+    result = DecodeResult(SpanBatch())
+    kept = 0
+    for rs in msg.resource_spans:
+        for ss in rs.scope_spans:
+            spans = ss.spans
+            bad = []
+            for i, span in enumerate(spans):
+                problem = span_problem(span)
+                if problem:
+                    result.reject(problem)
+                    bad.append(i)
+            for i in reversed(bad):
+                del spans[i]
+            kept += len(spans)
+    if not result.rejected:
+        return body, kept, result
+    return msg.SerializeToString(), kept, result
+
+
 def decode_request(msg: ExportTraceServiceRequest) -> DecodeResult:
-    max_time = MAX_TIME_NS
     batch = SpanBatch()
     result = DecodeResult(batch)
     b = batch
@@ -120,21 +172,12 @@ def decode_request(msg: ExportTraceServiceRequest) -> DecodeResult:
         for ss in rs.scope_spans:
             s = batch.add_scope(ss.scope.name, ss.scope.version)
             for span in ss.spans:
+                problem = span_problem(span)
+                if problem:
+                    result.reject(problem)
+                    continue
                 tid, sid, pid = span.trace_id, span.span_id, span.parent_span_id
-                if len(tid) != 16 or tid == _ZERO_TRACE:
-                    result.reject(f"span {quoted(span.name)}: trace id must be 16 bytes and not all zero")
-                    continue
-                if len(sid) != 8 or sid == _ZERO_SPAN:
-                    result.reject(f"span {quoted(span.name)}: span id must be 8 bytes and not all zero")
-                    continue
-                if pid and len(pid) != 8:
-                    result.reject(f"span {quoted(span.name)}: parent span id must be empty or 8 bytes")
-                    continue
                 t0, t1, events = span.start_time_unix_nano, span.end_time_unix_nano, span.events
-                if t0 >= max_time or t1 >= max_time or (
-                        events and any(e.time_unix_nano >= max_time for e in events)):
-                    result.reject(f"span {quoted(span.name)}: {_bad_times(span)}")
-                    continue
                 trace_id(tid.hex())
                 span_id(sid.hex())
                 parent_id("" if not pid or pid == _ZERO_SPAN else pid.hex())
@@ -173,9 +216,4 @@ def decode_request(msg: ExportTraceServiceRequest) -> DecodeResult:
 
 
 def decode_proto_bytes(body: bytes) -> DecodeResult:
-    msg = ExportTraceServiceRequest()
-    try:
-        msg.ParseFromString(body)
-    except (DecodeError, ValueError, RuntimeError) as exc:
-        raise InvalidInput(f"request body is not a valid ExportTraceServiceRequest: {exc}") from None
-    return decode_request(msg)
+    return decode_request(parse_request(body))

@@ -6,9 +6,11 @@ write-ahead log and waits, off the loop, until the log has them on disk. Only th
 receiver answer OK: acknowledged means stored, whatever happens to the process afterwards
 (``spanhouse.wal``). The log's feeder takes it from there into the pipeline.
 
-What is logged is one OTLP ``ExportTraceServiceRequest``: the request's own bytes when it came
-as OTLP protobuf with every span valid (no copy, no re-encoding), otherwise the valid spans
-encoded again (``otlp_encode``; decoding that gives the same columns).
+What is logged is one OTLP ``ExportTraceServiceRequest``. An OTLP protobuf request is only
+*checked* here (``otlp_proto.check_request``: parsed in C, each span's ids and times checked, no
+attribute decoded) and logged as it came (without its rejected spans, if any); it is decoded
+once, later, by the feeder. OTLP/JSON and Zipkin are decoded here and their valid spans encoded
+as OTLP protobuf (``otlp_encode``; decoding that gives the same columns).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Callable, TypeVar
 from spanhouse.errors import Overloaded
 from spanhouse.model.batch import DecodeResult
 from spanhouse.model.otlp_encode import encode_bytes
+from spanhouse.model.otlp_proto import check_request
 from spanhouse.telemetry import Telemetry
 from spanhouse.wal.log import WriteAheadLog
 
@@ -35,12 +38,13 @@ class Ingest:
     async def run(self, fn: Callable[..., T], *args) -> T:
         return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
 
-    async def submit(self, receiver: str, decode: Callable[[bytes], DecodeResult], body: bytes,
-                     raw_proto: bool = False) -> DecodeResult:
-        """Decode ``body`` and make its valid spans durable. Raises ``InvalidInput`` (nothing
-        kept) or ``Overloaded`` (the log is full or cannot write: nothing kept, retry)."""
-        result, committed = await self.run(self._decode_and_log, receiver, decode, body, raw_proto)
-        n = len(result.batch)
+    async def submit(self, receiver: str, decode: Callable[[bytes], DecodeResult] | None,
+                     body: bytes) -> DecodeResult:
+        """Check or decode ``body`` (``decode`` None: an OTLP protobuf request) and make its
+        valid spans durable. Returns the rejections (its batch is empty for protobuf). Raises
+        ``InvalidInput`` (nothing kept) or ``Overloaded`` (the log is full or cannot write:
+        nothing kept, retry)."""
+        result, n, committed = await self.run(self._check_and_log, receiver, decode, body)
         if committed is not None:
             try:
                 await asyncio.wrap_future(committed)
@@ -50,16 +54,19 @@ class Ingest:
         self.telemetry.spans_received.labels(receiver).inc(n)
         return result
 
-    def _decode_and_log(self, receiver: str, decode, body: bytes, raw_proto: bool):
-        result = decode(body)
+    def _check_and_log(self, receiver: str, decode, body: bytes):
+        if decode is None:
+            payload, n, result = check_request(body)
+        else:
+            result = decode(body)
+            n = len(result.batch)
+            payload = encode_bytes(result.batch) if n else b""
         if result.rejected:
             self.telemetry.spans_rejected.labels(receiver).inc(result.rejected)
-        n = len(result.batch)
         if n == 0:
-            return result, None
-        payload = body if raw_proto and not result.rejected else encode_bytes(result.batch)
+            return result, 0, None
         try:
-            return result, self.wal.append(payload, n, result.batch)
+            return result, n, self.wal.append(payload, n)
         except Overloaded:
             self.refused(receiver, "overloaded", n)
             raise

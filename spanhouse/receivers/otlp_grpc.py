@@ -21,7 +21,6 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 )
 
 from spanhouse.errors import InvalidInput, Overloaded, StoreError
-from spanhouse.model.otlp_proto import decode_proto_bytes
 from spanhouse.receivers.ingest import Ingest
 
 SERVICE = "opentelemetry.proto.collector.trace.v1.TraceService"
@@ -51,7 +50,7 @@ class TraceServiceHandler:
 
     async def export(self, body: bytes, context: grpc.aio.ServicerContext) -> ExportTraceServiceResponse:
         try:
-            result = await self.ingest.submit(RECEIVER, decode_proto_bytes, body, raw_proto=True)
+            result = await self.ingest.submit(RECEIVER, None, body)
         except InvalidInput as exc:
             self.ingest.refused(RECEIVER, "invalid")
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))

@@ -71,8 +71,7 @@ def create_app(ingest: Ingest, max_body_bytes: int) -> Starlette:
                 raise UnsupportedMediaType(
                     f"unsupported Content-Type {fmt!r}: use {PROTOBUF} or {JSON}")
             body = await read_body(request, max_body_bytes)
-            result = await ingest.submit(RECEIVER, decoder, body,
-                                         raw_proto=decoder is decode_proto_bytes)
+            result = await ingest.submit(RECEIVER, None if fmt == PROTOBUF else decoder, body)
         except UnsupportedMediaType as exc:
             ingest.refused(RECEIVER, "unsupported_media_type")
             return _status_response(JSON, 415, _INVALID_ARGUMENT, str(exc))

@@ -1,8 +1,13 @@
 """The feeder: from the write-ahead log into the pipeline, and the log's release.
 
-One thread takes committed data records in log order (from memory when the receiver's decoded
-batch was kept, else read back from disk and decoded), cuts them into *chunks* and hands each
-chunk to the pipeline, retrying while the pipeline pushes back. Start-up replay is the same
+One thread takes committed data records in log order (their bytes from memory while the
+memory budget allows, else read back from disk), decodes them (the one decode of a protobuf
+request: receivers only check it), cuts them into *chunks* and hands each chunk to the
+pipeline, retrying while the pipeline pushes back.
+
+Memory (``--queue-bytes``): a quarter for records' bytes waiting here, the rest for decoded
+chunks handed on and not yet released (charged at ``charge_for``: decoded columns are several
+times their protobuf). Waiting bytes never block a decode: each has its own budget. Start-up replay is the same
 loop over the records an earlier run left unreleased.
 
 Exactly-once into the store, for a pipeline with no processor (the default): a chunk is sealed
@@ -36,11 +41,12 @@ log = logging.getLogger(__name__)
 
 
 class Feeder:
-    def __init__(self, wal: WriteAheadLog, pipeline, budget: MemoryBudget, telemetry,
+    def __init__(self, wal: WriteAheadLog, pipeline, queue_bytes: int, telemetry,
                  chunk_spans: int = 20_000, linger_s: float = 0.1, exactly_once: bool = True):
         self.wal = wal
         self.pipeline = pipeline
-        self.budget = budget
+        self.waiting_budget = MemoryBudget(queue_bytes // 4)
+        self.budget = MemoryBudget(queue_bytes - queue_bytes // 4)
         self.chunk_spans = chunk_spans
         self.linger_s = linger_s
         self.exactly_once = exactly_once
@@ -69,19 +75,21 @@ class Feeder:
                      len(replay.pending), sum(c.spans for c in replay.pending))
 
     def on_commit(self, committed: list[Committed]) -> None:
-        """Called by the log's writer thread with newly durable records. A decoded batch is
-        kept while the memory budget allows and no earlier record waits on disk (so memory
-        held by records behind never blocks reading the one in front)."""
+        """Called by the log's writer thread with newly durable records; their bytes stay in
+        memory while the waiting budget allows."""
         with self._cond:
             for c in committed:
                 charge = 0
-                if c.batch is not None:
-                    charge = charge_for(c.length)
-                    on_disk_ahead = self._entries and self._entries[-1][0].batch is None
-                    if on_disk_ahead or not self.budget.try_acquire(charge):
-                        c.batch, charge = None, 0  # read back from disk later
+                if c.payload is not None:
+                    charge = c.length
+                    if not self.waiting_budget.try_acquire(charge):
+                        c.payload, charge = None, 0  # read back from disk later
                 self._entries.append((c, charge))
             self._cond.notify_all()
+
+    @property
+    def memory_used(self) -> int:
+        return self.waiting_budget.used + self.budget.used
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -181,26 +189,24 @@ class Feeder:
                 self._charges.append((last, charge))
 
     def _load(self, chunk: list[tuple[Committed, int]]):
-        """The chunk's batches, read back from disk where they were not kept in memory. Never
-        waits for memory while holding some: then the rest goes back for the next chunk."""
+        """The chunk's records decoded. Never waits for memory while holding some: then the
+        rest goes back for the next chunk."""
         batches, charge, taken = [], 0, []
-        for i, (entry, entry_charge) in enumerate(chunk):
-            batch = entry.batch
-            if batch is None:
-                extra = charge_for(entry.length)
-                got = self.budget.try_acquire(extra)
-                while not got and not taken and not self._stop_now:
-                    self.update_release()   # what the store committed frees memory
-                    got = self.budget.acquire(extra, 0.2)
-                if not got:
-                    self._push_back(chunk[i:])
-                    break
-                entry_charge = extra
-                batch = self._read(entry)
-            entry.batch = None
-            charge += entry_charge
+        for i, (entry, waiting_charge) in enumerate(chunk):
+            need = charge_for(entry.length)
+            got = self.budget.try_acquire(need)
+            while not got and not taken and not self._stop_now:
+                self.update_release()   # what the store committed frees memory
+                got = self.budget.acquire(need, 0.2)
+            if not got:
+                self._push_back(chunk[i:])
+                break
+            batch = self._decode(entry)
+            entry.payload = None
+            self.waiting_budget.release(waiting_charge)
+            charge += need
             taken.append(entry)
-            if batch is not None and len(batch):
+            if len(batch):
                 batches.append(batch)
         return batches, charge, taken
 
@@ -208,8 +214,10 @@ class Feeder:
         with self._cond:
             self._entries.extendleft(reversed(rest))
 
-    def _read(self, entry: Committed) -> SpanBatch | None:
-        payload = rec.read_payload(entry.path, entry.offset, entry.length)
+    def _decode(self, entry: Committed) -> SpanBatch:
+        payload = entry.payload
+        if payload is None:
+            payload = rec.read_payload(entry.path, entry.offset, entry.length)
         result = decode_proto_bytes(payload)
         if result.rejected:  # logged by an older release with other limits
             self._telemetry.spans_dropped.labels("wal", "invalid_on_replay").inc(result.rejected)

@@ -70,6 +70,6 @@ class Health:
               ).set_function(self.commit_lag)
         gauge("spanhouse_memory_queue_bytes",
               "Charged bytes of decoded spans held between the log and the store (--queue-bytes).",
-              []).set_function(lambda: self.feeder.budget.used)
+              []).set_function(lambda: self.feeder.memory_used)
         gauge("spanhouse_wal_backlog_spans", "Spans logged and not yet handed to the pipeline.",
               []).set_function(lambda: self.feeder.backlog_spans)

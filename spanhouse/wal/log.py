@@ -55,7 +55,7 @@ class Committed:
     offset: int
     length: int
     committed_at: float
-    batch: object = None  # the decoded SpanBatch, when the receiver had it (saves a decode)
+    payload: bytes | None = None  # the record's bytes while kept in memory (else read back)
 
 
 @dataclass(slots=True)
@@ -174,7 +174,7 @@ class WriteAheadLog:
         self._thread.start()
 
     # ------------------------------------------------------------------ appending
-    def append(self, payload: bytes, spans: int, batch: object = None) -> Future:
+    def append(self, payload: bytes, spans: int) -> Future:
         """Queue a data record; the future resolves to its seq once it is durable, or fails
         with ``WalFull``. Raises ``WalFull`` at once when the log has no room."""
         size = rec.HEADER_SIZE + len(payload)
@@ -185,7 +185,7 @@ class WriteAheadLog:
             if used + size > self.max_bytes - min(MARKER_RESERVE, self.max_bytes // 16):
                 raise WalFull(f"write-ahead log full ({used} of {self.max_bytes} bytes); "
                               "the store is behind", 1.0)
-            return self._enqueue_locked(rec.DATA, spans, payload, batch)
+            return self._enqueue_locked(rec.DATA, spans, payload, None)
 
     def seal(self, first: int, last: int) -> Future:
         """Durably mark data records first..last as one insert chunk."""
@@ -248,7 +248,8 @@ class WriteAheadLog:
             buffers.append(payload)
             offset += rec.HEADER_SIZE
             if kind == rec.DATA:
-                committed.append(Committed(seq, spans, segment.path, offset, len(payload), now, batch))
+                committed.append(Committed(seq, spans, segment.path, offset, len(payload), now,
+                                           payload))
             offset += len(payload)
         try:
             for i in range(0, len(buffers), IOV_MAX):
