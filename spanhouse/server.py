@@ -124,8 +124,11 @@ class SpanhouseServer:
         wal = WriteAheadLog(os.path.join(s.data, "wal"), max_bytes=s.wal_max_bytes,
                             sync=s.wal_sync)
         replay = await loop.run_in_executor(None, wal.open)
+        store_only = not pipeline.processors and all(
+            isinstance(e, StoreExporter) for e in pipeline.exporters)
         feeder = Feeder(wal, pipeline, s.queue_bytes, self.telemetry,
-                        exactly_once=not pipeline.processors)
+                        exactly_once=not pipeline.processors,
+                        native=store_only and s.native_insert)
         feeder.load(replay)
         wal.on_commit = feeder.on_commit
         wal.start()

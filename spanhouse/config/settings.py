@@ -39,6 +39,9 @@ class ServeSettings:
     wal_max_bytes: int = 512 * MIB
     wal_sync: bool = True
     queue_bytes: int = 256 * MIB
+    # With nothing but the store after the receivers, ClickHouse parses the logged protobuf
+    # itself (spanhouse.store.native_insert) instead of Python decoding it.
+    native_insert: bool = True
     table_engine: str = "MergeTree()"
     # The parsed collector config (receivers, processors, exporters of the traces pipeline);
     # None: the default pipeline (every receiver, no processor, the store).

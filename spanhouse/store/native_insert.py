@@ -346,15 +346,21 @@ def sql_functions() -> str:
 
 
 def render_insert(target: str, columns: Sequence[str], source: str, token: str | None = None,
-                  fmt: str = "") -> str:
+                  fmt: str = "", schema_file: str | None = None) -> str:
     """The INSERT statement: ``columns`` (names of COLUMN_EXPRESSIONS) of ``target`` (quoted
-    ``db.table``) from ``source`` (a table function over the messages)."""
-    settings = {
-        "format_schema_source": _literal("string"),
-        "format_schema": _literal(otlp_proto_text()),
-        "format_schema_message_name": _literal(MESSAGE_NAME),
-        "input_format_protobuf_oneof_presence": "1",
-    }
+    ``db.table``) from ``source`` (a table function over the messages). ``schema_file``: the
+    .proto by absolute path (embedded chDB, which would otherwise cache a schema given as text
+    in a ``__cache__`` folder of the current directory); else the schema travels as text
+    (a server keeps that cache in its own directory)."""
+    if schema_file:
+        settings = {"format_schema": _literal(f"{schema_file}:{MESSAGE_NAME}")}
+    else:
+        settings = {
+            "format_schema_source": _literal("string"),
+            "format_schema": _literal(otlp_proto_text()),
+            "format_schema_message_name": _literal(MESSAGE_NAME),
+        }
+    settings["input_format_protobuf_oneof_presence"] = "1"
     if token:  # None or "" (SpanBatch.insert_token's "none"): no token
         if not isinstance(token, str) or not _TOKEN.fullmatch(token):
             raise ValueError(f"invalid deduplication token {token!r}: use 1-512 of A-Z a-z 0-9 _.:@/+=-")
@@ -397,7 +403,12 @@ class NativeProtobufInserter:
         return tuple(self._columns)
 
     def statement(self, source: str, token: str | None = None, fmt: str = "") -> str:
-        return render_insert(self._target, self._columns, source, token, fmt)
+        schema_file = None
+        if self._embedded:
+            schema_file = str(resources.files("spanhouse.store").joinpath(PROTO_FILE))
+            if _GLOB.search(schema_file) or "'" in schema_file:
+                schema_file = None
+        return render_insert(self._target, self._columns, source, token, fmt, schema_file)
 
     def insert_messages(self, messages: Iterable[bytes], token: str | None = None) -> None:
         """Insert serialized ``ExportTraceServiceRequest`` messages (one INSERT)."""

@@ -23,6 +23,8 @@ import pyarrow.compute as pc
 from spanhouse.errors import InvalidInput, StoreError
 from spanhouse.model.attributes import STRING, TYPE_NAMES
 from spanhouse.model.batch import SPAN_KINDS, STATUS_CODES, AttrColumns, SpanBatch
+from spanhouse.model.raw_chunk import RawChunk
+from spanhouse.store.native_insert import NativeIncompatible, NativeProtobufInserter
 from spanhouse.store.schema import quote_identifier, table_columns
 
 TIMESTAMP = pa.timestamp("ns", tz="UTC")
@@ -183,6 +185,9 @@ class TraceWriter:
     - ``write`` MUST NOT modify the batch, nor keep a reference to it after returning.
     - A writer is thread-confined: it MUST be used from one thread at a time (its client is
       not shared). Open one writer per writing thread.
+    - ``write`` also takes a ``RawChunk`` (OTLP protobuf bytes): ClickHouse parses them itself
+      (``native_insert``), writing the same rows; a chunk the native INSERT cannot take is
+      decoded and written as columns.
     - Only the columns the table has are written (read once, at construction), so a table
       created by the collector's ClickHouse exporter works; Spanhouse's extra columns are then
       simply not stored.
@@ -191,6 +196,8 @@ class TraceWriter:
 
     def __init__(self, client, database: str, table: str):
         self._client = client
+        self._database, self._table = database, table
+        self._native: NativeProtobufInserter | None = None
         self._target = f"{quote_identifier(database, 'database name')}.{quote_identifier(table, 'table name')}"
         self._columns = table_columns(client, database, table)
         if not self._columns:
@@ -200,10 +207,15 @@ class TraceWriter:
     def columns(self) -> frozenset[str]:
         return frozenset(self._columns)
 
-    def write(self, batch: SpanBatch) -> int:
+    def write(self, batch: SpanBatch | RawChunk) -> int:
         n = len(batch)
         if n == 0:
             return 0
+        if isinstance(batch, RawChunk):
+            try:
+                return self._write_native(batch)
+            except NativeIncompatible:  # an attribute nested too deep: the Python path
+                batch = batch.decode()
         try:
             table = batch_to_arrow(batch, self._columns)
         except (pa.ArrowException, ValueError, TypeError, IndexError, OverflowError) as exc:
@@ -215,6 +227,14 @@ class TraceWriter:
         except Exception as exc:  # driver errors -> our retryable error
             raise StoreError(f"insert of {n} spans into {self._target} failed: {exc}") from exc
         return n
+
+    def _write_native(self, chunk: RawChunk) -> int:
+        """ClickHouse parses the chunk's protobuf itself: the same rows as the Python path."""
+        if self._native is None:
+            self._native = NativeProtobufInserter(self._client, self._database, self._table,
+                                                  self._columns)
+        self._native.insert_bytes(chunk.payload, chunk.insert_token or None)
+        return len(chunk)
 
     def close(self) -> None:
         try:

@@ -33,16 +33,23 @@ from collections import deque
 from spanhouse.errors import Overloaded
 from spanhouse.model.batch import SpanBatch
 from spanhouse.model.otlp_proto import decode_proto_bytes
+from spanhouse.model.raw_chunk import RawChunk
 from spanhouse.wal import records as rec
 from spanhouse.wal.budget import MemoryBudget, charge_for
 from spanhouse.wal.log import Committed, Replay, WriteAheadLog
 
 log = logging.getLogger(__name__)
 
+# The native INSERT costs ~110 ms of planning whatever its size (docs/performance.md): below
+# this many spans the Python decode is cheaper.
+NATIVE_MIN_SPANS = 10_000
+NATIVE_CHUNK_SPANS = 50_000
+
 
 class Feeder:
     def __init__(self, wal: WriteAheadLog, pipeline, queue_bytes: int, telemetry,
-                 chunk_spans: int = 20_000, linger_s: float = 0.1, exactly_once: bool = True):
+                 chunk_spans: int = 20_000, linger_s: float = 0.1, exactly_once: bool = True,
+                 native: bool = False):
         self.wal = wal
         self.pipeline = pipeline
         self.waiting_budget = MemoryBudget(queue_bytes // 4)
@@ -50,6 +57,11 @@ class Feeder:
         self.chunk_spans = chunk_spans
         self.linger_s = linger_s
         self.exactly_once = exactly_once
+        # Hand the store the requests' bytes (ClickHouse parses them), not decoded columns:
+        # only when nothing but the store needs the spans.
+        self.native = native
+        if native:
+            self.chunk_spans = max(chunk_spans, NATIVE_CHUNK_SPANS)
         self._telemetry = telemetry
         self._entries: deque[tuple[Committed, int]] = deque()   # (record, memory charge)
         self._seals: dict[int, int] = {}
@@ -62,6 +74,9 @@ class Feeder:
         self._fed_through = 0             # last seq handed on
         self._charges: deque[tuple[int, int]] = deque()  # (last seq, charge) of chunks in flight
         self._replay_dropped = 0
+        self._chunks = telemetry.counter(
+            "spanhouse_wal_chunks", "Chunks handed from the write-ahead log to the pipeline, by "
+            "form: protobuf bytes for ClickHouse to parse (native) or decoded columns.", ["form"])
 
     # ------------------------------------------------------------------ intake
     def load(self, replay: Replay) -> None:
@@ -175,9 +190,16 @@ class Feeder:
         first, last = taken[0].seq, taken[-1].seq
         if self.exactly_once:
             self.wal.seal(first, last).result()
-        merged = SpanBatch.concat(batches) if len(batches) != 1 else batches[0]
-        merged.seq_low = first
-        merged.insert_token = f"{self.wal.log_id}:{first}-{last}" if self.exactly_once else ""
+        token = f"{self.wal.log_id}:{first}-{last}" if self.exactly_once else ""
+        spans = sum(e.spans for e in taken)
+        if self.native:
+            merged = RawChunk.of(batches, spans, first, token)
+            if spans < NATIVE_MIN_SPANS:  # planning the native INSERT costs more than decoding
+                merged = merged.decode()
+        else:
+            merged = SpanBatch.concat(batches) if len(batches) != 1 else batches[0]
+            merged.seq_low, merged.insert_token = first, token
+        self._chunks.labels("native" if isinstance(merged, RawChunk) else "columns").inc()
         if not self._deliver(merged):
             return  # shutting down: the chunk stays in the log (not released) for the next start
         with self._cond:
@@ -193,7 +215,7 @@ class Feeder:
         rest goes back for the next chunk."""
         batches, charge, taken = [], 0, []
         for i, (entry, waiting_charge) in enumerate(chunk):
-            need = charge_for(entry.length)
+            need = entry.length if self.native else charge_for(entry.length)
             got = self.budget.try_acquire(need)
             while not got and not taken and not self._stop_now:
                 self.update_release()   # what the store committed frees memory
@@ -201,7 +223,7 @@ class Feeder:
             if not got:
                 self._push_back(chunk[i:])
                 break
-            batch = self._decode(entry)
+            batch = self._bytes(entry) if self.native else self._decode(entry)
             entry.payload = None
             self.waiting_budget.release(waiting_charge)
             charge += need
@@ -214,11 +236,13 @@ class Feeder:
         with self._cond:
             self._entries.extendleft(reversed(rest))
 
+    def _bytes(self, entry: Committed) -> bytes:
+        if entry.payload is not None:
+            return entry.payload
+        return rec.read_payload(entry.path, entry.offset, entry.length)
+
     def _decode(self, entry: Committed) -> SpanBatch:
-        payload = entry.payload
-        if payload is None:
-            payload = rec.read_payload(entry.path, entry.offset, entry.length)
-        result = decode_proto_bytes(payload)
+        result = decode_proto_bytes(self._bytes(entry))
         if result.rejected:  # logged by an older release with other limits
             self._telemetry.spans_dropped.labels("wal", "invalid_on_replay").inc(result.rejected)
         return result.batch
