@@ -18,7 +18,11 @@ behave like the collector's ``exporterhelper``:
   (INVALID_ARGUMENT, HTTP 400, ...) is permanent: not retried, the spans are counted in
   ``spanhouse_exporter_send_failed_spans`` and logged;
 - ``shutdown(timeout)`` stops taking batches and sends what is queued within the timeout; what
-  is still unsent at the deadline is counted as failed and logged.
+  is still unsent at the deadline is counted as failed and logged, and stays held
+  (``held_seq``) so the write-ahead log replays it at the next start.
+
+The queue and the retries are the shared ``spanhouse.exporters.sending_queue`` (``SendingQueue``,
+``RetryPolicy``); this module adds the transports and the OTLP error classification.
 
 With ``sending_queue.enabled: false`` a batch is sent in the caller's thread; if it cannot be
 delivered for a retryable reason ``export`` raises ``Overloaded`` (the sender retries), a
@@ -31,9 +35,7 @@ import gzip
 import logging
 import random
 import ssl
-import threading
 import time
-from collections import deque
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -44,10 +46,10 @@ import orjson
 from google.protobuf.message import DecodeError
 from google.rpc import error_details_pb2, status_pb2
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
-from tenacity import Retrying, retry_if_exception
 
 from spanhouse.config.section import Section
 from spanhouse.errors import ConfigError, Overloaded
+from spanhouse.exporters.sending_queue import RetryPolicy, SendingQueue, Stopped
 from spanhouse.model.batch import SpanBatch
 from spanhouse.model.otlp_encode import encode_request
 
@@ -69,27 +71,8 @@ _UPSTREAM_ONLY_COMPRESSION = ("zlib", "deflate", "snappy", "zstd", "lz4", "x-sna
 
 
 # ---------------------------------------------------------------------------------- settings
-@dataclass(frozen=True)
-class RetrySettings:
-    """``retry_on_failure`` (configretry.BackOffConfig); defaults as upstream."""
-
-    enabled: bool = True
-    initial_interval: float = 5.0
-    randomization_factor: float = 0.5
-    multiplier: float = 1.5
-    max_interval: float = 30.0
-    max_elapsed_time: float = 300.0  # 0: never give up
-
-    def interval(self, attempt: int) -> float:
-        """The un-randomized wait after failed attempt ``attempt`` (1-based)."""
-        value = self.initial_interval * (self.multiplier ** (attempt - 1))
-        return min(value, self.max_interval) if self.max_interval > 0 else value
-
-    def randomized(self, attempt: int, rng: random.Random | None = None) -> float:
-        """The interval randomized to ``interval * (1 ± randomization_factor)``."""
-        base = self.interval(attempt)
-        delta = self.randomization_factor * base
-        return (rng or random).uniform(base - delta, base + delta)
+# ``retry_on_failure`` (configretry.BackOffConfig): the shared retry policy.
+RetrySettings = RetryPolicy
 
 
 @dataclass(frozen=True)
@@ -254,7 +237,8 @@ class SendError(Exception):
 
 # ---------------------------------------------------------------------------------- base
 class ForwardingExporter:
-    """A bounded queue, sender threads and retries around ``_send_once`` (one attempt)."""
+    """A ``SendingQueue`` of ``num_consumers`` senders and ``RetryPolicy`` retries around
+    ``_send_once`` (one attempt)."""
 
     type_name = ""
 
@@ -265,16 +249,7 @@ class ForwardingExporter:
         self.retry = retry
         self.timeout_s = timeout_s
         self.retry_after_s = retry_after_s
-        self._queue: deque[tuple[SpanBatch, int]] = deque()
-        self._used = 0  # queued + being sent: both hold capacity
-        self._sending: list[int] = []   # write-ahead log seq_low of the batches being sent
-        self._kept_for_replay = 0       # lowest seq given up on at shutdown: not released
-        self._cond = threading.Condition()
-        self._closing = False
-        self._deadline: float | None = None
-        self._threads: list[threading.Thread] = []
         self._started = False
-        self._unsent_at_shutdown = 0  # spans given up on because the shutdown deadline came
         self._rng = random.Random()
         labels = ["exporter"]
         self._m_sent = telemetry.counter(
@@ -292,14 +267,20 @@ class ForwardingExporter:
         self._m_retries = telemetry.counter(
             "spanhouse_exporter_send_retries",
             "Failed send attempts that were retried.", labels).labels(name)
-        self._m_queue_size = telemetry.gauge(
+        m_queue_size = telemetry.gauge(
             "spanhouse_exporter_queue_size",
             "Current size of the sending queue (batches or spans, per its sizer).",
             labels).labels(name)
-        self._m_queue_capacity = telemetry.gauge(
+        m_queue_capacity = telemetry.gauge(
             "spanhouse_exporter_queue_capacity", "Capacity of the sending queue.",
             labels).labels(name)
-        self._m_queue_capacity.set(queue.queue_size if queue.enabled else 0)
+        # With the queue disabled it is never started: it only carries the shutdown deadline.
+        self._queue = SendingQueue(
+            self._send_batch, capacity=queue.queue_size, sizer=queue.sizer,
+            num_consumers=queue.num_consumers, what=f"sending queue of exporter {name}",
+            closed_message=f"exporter {name} is shutting down", retry_after_s=retry_after_s,
+            size_gauge=m_queue_size, thread_name=f"spanhouse-{name}")
+        m_queue_capacity.set(queue.queue_size if queue.enabled else 0)
 
     # ------------------------------------------------------------------ transport (subclass)
     def _open(self) -> None:
@@ -324,11 +305,7 @@ class ForwardingExporter:
         self._open()
         self._started = True
         if self.queue_settings.enabled:
-            for i in range(self.queue_settings.num_consumers):
-                thread = threading.Thread(target=self._consume, daemon=True,
-                                          name=f"spanhouse-{self.name}-{i}")
-                thread.start()
-                self._threads.append(thread)
+            self._queue.start()
 
     def export(self, batch: SpanBatch) -> None:
         n = len(batch)
@@ -337,109 +314,53 @@ class ForwardingExporter:
         if not self.queue_settings.enabled:
             self._export_now(batch)
             return
-        size = 1 if self.queue_settings.sizer == "requests" else n
-        capacity = self.queue_settings.queue_size
-        with self._cond:
-            if self._closing:
-                self._m_enqueue_failed.inc(n)
-                raise Overloaded(f"exporter {self.name} is shutting down", self.retry_after_s)
-            # A batch larger than the whole queue (items sizer) still passes when it is empty.
-            if self._used and self._used + size > capacity:
-                self._m_enqueue_failed.inc(n)
-                raise Overloaded(
-                    f"sending queue of exporter {self.name} is full "
-                    f"({self._used} of {capacity} {self.queue_settings.sizer})",
-                    self.retry_after_s)
-            self._queue.append((batch, size))
-            self._used += size
-            self._m_queue_size.set(self._used)
-            self._cond.notify_all()
+        try:
+            self._queue.offer(batch)
+        except Overloaded:
+            self._m_enqueue_failed.inc(n)
+            raise
 
     def flush(self, timeout: float) -> bool:
         """Wait until everything queued has been sent (or given up on)."""
-        with self._cond:
-            return self._cond.wait_for(lambda: self._used == 0, timeout)
+        return self._queue.flush(timeout)
 
     def shutdown(self, timeout: float) -> bool:
-        """Stop taking batches, send what is queued within ``timeout``, close the client."""
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            self._closing = True
-            self._deadline = deadline
-            self._cond.notify_all()
-        for thread in self._threads:
-            thread.join(max(0.0, deadline - time.monotonic()))
-        # Senders woken by the deadline need a moment to record what they gave up on.
-        grace = time.monotonic() + 0.25
-        for thread in self._threads:
-            thread.join(max(0.0, grace - time.monotonic()))
-        alive = [t for t in self._threads if t.is_alive()]
-        ok = not alive
-        with self._cond:
-            if self._queue:  # threads still busy at the deadline: what waits is not sent
-                dropped = sum(len(b) for b, _ in self._queue)
-                self._used -= sum(size for _, size in self._queue)
-                self._m_queue_size.set(self._used)
-                self._queue.clear()
-                self._m_failed.inc(dropped)
-                self._unsent_at_shutdown += dropped
-                log.error("exporter %s: %d spans not sent within the %.1fs shutdown timeout",
-                          self.name, dropped, timeout)
-                ok = False
+        """Stop taking batches, send what is queued within ``timeout``, close the client.
+        What is not sent by then is counted as failed and stays held (``held_seq``)."""
+        left = self._queue.shutdown(timeout)
+        if left:
+            unsent = sum(len(b) for b in left)
+            self._m_failed.inc(unsent)
+            log.error("exporter %s: %d spans not sent within the %.1fs shutdown timeout",
+                      self.name, unsent, timeout)
         if self._started:
             try:
                 self._close()
             except Exception as exc:  # closing must not break the shutdown of the others
                 log.warning("exporter %s: error closing the client: %s", self.name, exc)
-        return ok and self._used == 0 and self._unsent_at_shutdown == 0
+        return not left
 
     @property
     def queued(self) -> int:
         """Current queue size (queued + being sent), in the sizer's unit."""
-        return self._used
+        return self._queue.used
 
     def held_seq(self) -> int | None:
         """The lowest write-ahead log seq of a span queued, being sent, or given up on at
         the shutdown deadline (so the log keeps it for the next start), or None."""
-        with self._cond:
-            lows = [b.seq_low for b, _ in self._queue if b.seq_low] + self._sending
-            if self._kept_for_replay:
-                lows.append(self._kept_for_replay)
-            return min(lows) if lows else None
+        return self._queue.held_seq()
 
     # ------------------------------------------------------------------ sending
-    def _consume(self) -> None:
-        while True:
-            with self._cond:
-                self._cond.wait_for(lambda: self._queue or self._closing)
-                if not self._queue:
-                    return  # closing and drained
-                batch, size = self._queue.popleft()
-                if batch.seq_low:
-                    self._sending.append(batch.seq_low)
-            try:
-                if self._past_deadline():
-                    self._m_failed.inc(len(batch))
-                    self._unsent_at_shutdown += len(batch)
-                    if batch.seq_low:
-                        with self._cond:
-                            self._kept_for_replay = min(self._kept_for_replay or batch.seq_low,
-                                                        batch.seq_low)
-                    log.error("exporter %s: %d spans not sent before the shutdown deadline",
-                              self.name, len(batch))
-                else:
-                    self._deliver(batch)
-            except Exception:  # never let a sender thread die
-                log.exception("exporter %s: unexpected error sending %d spans",
-                              self.name, len(batch))
-                self._m_failed.inc(len(batch))
-            finally:
-                with self._cond:
-                    self._used -= size
-                    if batch.seq_low:
-                        self._sending.remove(batch.seq_low)
-                    self._m_queue_size.set(self._used)
-                    self._cond.notify_all()
+    def _send_batch(self, batch: SpanBatch) -> None:
+        """One batch from the queue; raises ``Stopped`` when the shutdown deadline cut it."""
+        try:
+            self._deliver(batch)
+        except Stopped:
+            raise
+        except Exception:  # a sender thread must not die
+            log.exception("exporter %s: unexpected error sending %d spans",
+                          self.name, len(batch))
+            self._m_failed.inc(len(batch))
 
     def _export_now(self, batch: SpanBatch) -> None:
         """Queue disabled: send in the caller's thread."""
@@ -447,6 +368,8 @@ class ForwardingExporter:
         try:
             payload = self._prepare(batch)
             rejected, message = self._send_with_retry(payload, n)
+        except Stopped:
+            raise Overloaded(f"exporter {self.name} is shutting down", self.retry_after_s) from None
         except SendError as exc:
             if exc.retryable:
                 raise Overloaded(f"exporter {self.name} cannot deliver: {exc}",
@@ -461,6 +384,8 @@ class ForwardingExporter:
             payload = self._prepare(batch)
             rejected, message = self._send_with_retry(payload, n)
         except SendError as exc:
+            if self._queue.stop_event.is_set():  # e.g. the client closed at the deadline
+                raise Stopped(str(exc)) from exc
             self._fail(n, exc)
             return
         self._done(n, rejected, message)
@@ -475,74 +400,27 @@ class ForwardingExporter:
 
     def _fail(self, n: int, exc: SendError) -> None:
         self._m_failed.inc(n)
-        if self._past_deadline():
-            self._unsent_at_shutdown += n
         why = "not retryable" if not exc.retryable else "giving up"
         log.error("exporter %s: dropping %d spans (%s): %s", self.name, n, why, exc)
 
-    def _past_deadline(self) -> bool:
-        return self._deadline is not None and time.monotonic() >= self._deadline
-
     def _attempt_timeout(self) -> float:
-        if self._deadline is None:
+        deadline = self._queue.deadline
+        if deadline is None:
             return self.timeout_s
-        return max(0.001, min(self.timeout_s, self._deadline - time.monotonic()))
+        return max(0.001, min(self.timeout_s, deadline - time.monotonic()))
 
     def _send_with_retry(self, payload: Any, n: int) -> tuple[int, str]:
-        if not self.retry.enabled:
-            return self._send_once(payload, self._attempt_timeout())
-        intervals: dict[int, float] = {}
-
-        def interval(state) -> float:
-            # cenkalti/backoff's randomized exponential interval, drawn once per attempt
-            attempt = state.attempt_number
-            if attempt not in intervals:
-                intervals[attempt] = self.retry.randomized(attempt, self._rng)
-            return intervals[attempt]
-
-        def backoff(state) -> float:
-            # a throttling hint from the server stretches the wait, never shortens it
-            exc = state.outcome.exception() if state.outcome else None
-            throttle = exc.throttle_s if isinstance(exc, SendError) else 0.0
-            return max(interval(state), throttle)
-
-        def stop(state) -> bool:
-            if self._past_deadline():
-                return True
-            limit = self.retry.max_elapsed_time
-            # as upstream: give up when the next wait would end past max_elapsed_time
-            return limit > 0 and state.seconds_since_start + interval(state) > limit
-
-        def before_sleep(state) -> None:
+        def on_retry(attempt: int, wait_s: float, exc: BaseException) -> None:
             self._m_retries.inc()
             log.warning("exporter %s: sending %d spans failed (attempt %d), retrying in %.1fs: %s",
-                        self.name, n, state.attempt_number, backoff(state),
-                        state.outcome.exception())
+                        self.name, n, attempt, wait_s, exc)
 
-        for attempt in Retrying(
-            retry=retry_if_exception(lambda e: isinstance(e, SendError) and e.retryable),
-            wait=backoff,
-            stop=stop,
-            sleep=self._sleep,
-            before_sleep=before_sleep,
-            reraise=True,
-        ):
-            with attempt:
-                if self._past_deadline() and attempt.retry_state.attempt_number > 1:
-                    raise SendError("shutdown deadline reached", retryable=False)
-                return self._send_once(payload, self._attempt_timeout())
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def _sleep(self, seconds: float) -> None:
-        """Sleep, but wake at the shutdown deadline (set while sleeping)."""
-        end = time.monotonic() + seconds
-        with self._cond:
-            while True:
-                limit = end if self._deadline is None else min(end, self._deadline)
-                remaining = limit - time.monotonic()
-                if remaining <= 0:
-                    return
-                self._cond.wait(remaining)
+        return self.retry.run(
+            lambda: self._send_once(payload, self._attempt_timeout()),
+            lambda e: isinstance(e, SendError) and e.retryable,
+            self._queue.stop_event,
+            throttle_of=lambda e: e.throttle_s if isinstance(e, SendError) else 0.0,
+            on_retry=on_retry, rng=self._rng)
 
 
 # ---------------------------------------------------------------------------------- gRPC

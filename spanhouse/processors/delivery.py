@@ -11,9 +11,8 @@ from __future__ import annotations
 import logging
 import time
 
-from tenacity import RetryError, Retrying, retry_if_exception_type, stop_before_delay, wait_exponential
-
 from spanhouse.errors import Overloaded
+from spanhouse.exporters.sending_queue import RetryPolicy
 from spanhouse.model.batch import SpanBatch
 from spanhouse.pipeline import Consumer
 
@@ -21,16 +20,16 @@ log = logging.getLogger(__name__)
 
 
 def deliver(next_consumer: Consumer, batch: SpanBatch, deadline: float | None = None) -> bool:
-    """Give ``batch`` to ``next_consumer``, retrying while it is overloaded, until the
-    monotonic ``deadline`` (None: retry for an hour). True when it was taken."""
+    """Give ``batch`` to ``next_consumer``, retrying while it is overloaded (waits of 20 ms
+    doubling to 1 s), until the monotonic ``deadline`` (None: retry for an hour). True when
+    it was taken."""
     budget = 3600.0 if deadline is None else max(0.0, deadline - time.monotonic())
+    # max_elapsed_time 0 would mean forever: a spent budget allows one attempt only.
+    policy = RetryPolicy(initial_interval=0.02, randomization_factor=0, multiplier=2,
+                         max_interval=1.0, max_elapsed_time=max(budget, 1e-6))
     try:
-        for attempt in Retrying(retry=retry_if_exception_type(Overloaded),
-                                wait=wait_exponential(multiplier=0.02, max=1.0),
-                                stop=stop_before_delay(budget), reraise=False):
-            with attempt:
-                next_consumer(batch)
+        policy.run(lambda: next_consumer(batch), lambda e: isinstance(e, Overloaded))
         return True
-    except RetryError:
+    except Overloaded:
         log.error("gave up handing %d spans downstream: still overloaded", len(batch))
         return False

@@ -192,11 +192,11 @@ class Feeder:
             self.wal.seal(first, last).result()
         token = f"{self.wal.log_id}:{first}-{last}" if self.exactly_once else ""
         spans = sum(e.spans for e in taken)
-        if self.native:
+        if self.native and spans >= NATIVE_MIN_SPANS:
             merged = RawChunk.of(batches, spans, first, token)
-            if spans < NATIVE_MIN_SPANS:  # planning the native INSERT costs more than decoding
-                merged = merged.decode()
-        else:
+        else:  # below NATIVE_MIN_SPANS, planning the native INSERT costs more than decoding
+            if self.native:
+                batches = [self._decoded(payload) for payload in batches]
             merged = SpanBatch.concat(batches) if len(batches) != 1 else batches[0]
             merged.seq_low, merged.insert_token = first, token
         self._chunks.labels("native" if isinstance(merged, RawChunk) else "columns").inc()
@@ -242,7 +242,10 @@ class Feeder:
         return rec.read_payload(entry.path, entry.offset, entry.length)
 
     def _decode(self, entry: Committed) -> SpanBatch:
-        result = decode_proto_bytes(self._bytes(entry))
+        return self._decoded(self._bytes(entry))
+
+    def _decoded(self, payload: bytes) -> SpanBatch:
+        result = decode_proto_bytes(payload)
         if result.rejected:  # logged by an older release with other limits
             self._telemetry.spans_dropped.labels("wal", "invalid_on_replay").inc(result.rejected)
         return result.batch
