@@ -124,8 +124,11 @@ class SpanhouseServer:
         wal = WriteAheadLog(os.path.join(s.data, "wal"), max_bytes=s.wal_max_bytes,
                             sync=s.wal_sync)
         replay = await loop.run_in_executor(None, wal.open)
+        # The native INSERT is proven on embedded chDB; a ClickHouse server takes the Python
+        # path until it is tested against one (CLICKHOUSE_URL).
         store_only = not pipeline.processors and all(
-            isinstance(e, StoreExporter) for e in pipeline.exporters)
+            isinstance(e, StoreExporter) for e in pipeline.exporters
+        ) and s.effective_store_endpoint.startswith("chdb://")
         feeder = Feeder(wal, pipeline, s.queue_bytes, self.telemetry,
                         exactly_once=not pipeline.processors,
                         native=store_only and s.native_insert)
