@@ -16,6 +16,8 @@ from spanhouse.model.otlp_proto import decode_request
 
 
 def any_value(value) -> AnyValue:
+    """A Python value as an AnyValue: list -> array, dict or a tuple of (key, value) pairs
+    (duplicate keys allowed) -> kvlist, None -> empty, str -> string."""
     if value is None:
         return AnyValue()
     if isinstance(value, bool):
@@ -29,7 +31,9 @@ def any_value(value) -> AnyValue:
     if isinstance(value, list):
         return AnyValue(array_value=ArrayValue(values=[any_value(v) for v in value]))
     if isinstance(value, dict):
-        return AnyValue(kvlist_value=KeyValueList(values=[kv(k, v) for k, v in value.items()]))
+        value = tuple(value.items())
+    if isinstance(value, tuple):
+        return AnyValue(kvlist_value=KeyValueList(values=[kv(k, v) for k, v in value]))
     return AnyValue(string_value=value)
 
 

@@ -33,6 +33,7 @@ from spanhouse.store.native_insert import (
     split_native, sql_functions,
 )
 from spanhouse.store.schema import create_schema, enable_deduplication
+from tests.exporters import any_value
 from spanhouse.store.writer import TraceWriter
 
 PY, NATIVE = "py_traces", "native_traces"
@@ -94,27 +95,7 @@ def store(client, database):
     return Store(client, database)
 
 
-def av(value) -> AnyValue:
-    """A Python value as an AnyValue: list -> array, Pairs/dict -> kvlist, None -> empty."""
-    if value is None:
-        return AnyValue()
-    if isinstance(value, bool):
-        return AnyValue(bool_value=value)
-    if isinstance(value, int):
-        return AnyValue(int_value=value)
-    if isinstance(value, float):
-        return AnyValue(double_value=value)
-    if isinstance(value, bytes):
-        return AnyValue(bytes_value=value)
-    if isinstance(value, str):
-        return AnyValue(string_value=value)
-    if isinstance(value, list):
-        return AnyValue(array_value=ArrayValue(values=[av(v) for v in value]))
-    if isinstance(value, dict):
-        value = tuple(value.items())
-    if isinstance(value, tuple):  # a tuple of (key, value) pairs: a kvlist, duplicates allowed
-        return AnyValue(kvlist_value=KeyValueList(values=[KeyValue(key=k, value=av(v)) for k, v in value]))
-    raise TypeError(value)
+av = any_value  # list -> array, dict/tuple of pairs -> kvlist, None -> empty
 
 
 def kvs(*pairs) -> list[KeyValue]:
