@@ -195,7 +195,8 @@ class SpanhouseServer:
             await server.shutdown()
         await loop.run_in_executor(None, ingest.shutdown)
         await loop.run_in_executor(None, feeder.stop, SHUTDOWN_TIMEOUT_S / 2)
-        drained = await loop.run_in_executor(None, pipeline.shutdown, SHUTDOWN_TIMEOUT_S / 2)
+        # What the pipeline has not stored by then stays in the log (reported below).
+        await loop.run_in_executor(None, pipeline.shutdown, SHUTDOWN_TIMEOUT_S / 2)
         await loop.run_in_executor(None, feeder.update_release)
         await loop.run_in_executor(None, wal.close)
         ui.should_exit = True

@@ -84,7 +84,6 @@ class StoreExporter:
             on_worker_start=self._open, on_worker_stop=self._close)
         self.last_commit = time.monotonic()
         self.last_error = ""
-        self.failing_since = 0.0
         self._dead_counter = telemetry.counter(
             "spanhouse_spans_dead_lettered",
             "Spans the store refused for their content, isolated and written to the dead-letter "
@@ -165,14 +164,11 @@ class StoreExporter:
 
     def _stored(self, n: int) -> None:
         self.last_commit = time.monotonic()
-        self.failing_since = 0.0
         self.last_error = ""
         self._telemetry.spans_stored.labels(self.name).inc(n)
 
     def _failed(self, exc: Exception, n: int) -> None:
         self._telemetry.store_errors.labels(self.name).inc()
-        if not self.failing_since:
-            self.failing_since = time.monotonic()
         self.last_error = str(exc)[:500]
         log.warning("insert of %d spans failed, retrying: %s", n, self.last_error)
 

@@ -31,6 +31,7 @@ import time
 from collections import deque
 
 from spanhouse.errors import Overloaded
+from spanhouse.exporters.sending_queue import RetryPolicy, Stopped
 from spanhouse.model.batch import SpanBatch
 from spanhouse.model.otlp_proto import decode_proto_bytes
 from spanhouse.model.raw_chunk import RawChunk
@@ -44,6 +45,9 @@ log = logging.getLogger(__name__)
 # this many spans the Python decode is cheaper.
 NATIVE_MIN_SPANS = 10_000
 NATIVE_CHUNK_SPANS = 50_000
+# While the pipeline pushes back: 10 ms doubling to 1 s, for as long as it lasts.
+PUSHBACK_RETRY = RetryPolicy(initial_interval=0.01, randomization_factor=0, multiplier=2,
+                             max_interval=1.0, max_elapsed_time=0)
 
 
 class Feeder:
@@ -68,12 +72,11 @@ class Feeder:
         self._cond = threading.Condition()
         self._closing = False
         self._drain_until = 0.0
-        self._stop_now = False
+        self._stop_now = threading.Event()
         self._thread: threading.Thread | None = None
         self._inflight_low = 0            # first seq of the chunk being handed on
         self._fed_through = 0             # last seq handed on
         self._charges: deque[tuple[int, int]] = deque()  # (last seq, charge) of chunks in flight
-        self._replay_dropped = 0
         self._chunks = telemetry.counter(
             "spanhouse_wal_chunks", "Chunks handed from the write-ahead log to the pipeline, by "
             "form: protobuf bytes for ClickHouse to parse (native) or decoded columns.", ["form"])
@@ -121,7 +124,7 @@ class Feeder:
         if self._thread is not None:
             self._thread.join(timeout)
             if self._thread.is_alive():
-                self._stop_now = True
+                self._stop_now.set()
                 self._thread.join(5)
 
     @property
@@ -145,14 +148,13 @@ class Feeder:
 
     def _next_chunk(self) -> list[tuple[Committed, int]] | None:
         with self._cond:
-            self._cond.wait_for(lambda: self._entries or self._closing, 0.5)
-            if self._closing and time.monotonic() > self._drain_until:
-                return None
             while not self._entries:
                 if self._closing:
                     return None
                 self._cond.wait(0.5)
                 self.update_release_locked_safe()
+            if self._closing and time.monotonic() > self._drain_until:
+                return None
             head = self._entries[0][0]
             sealed_last = self._seals.pop(head.seq, None)
             if sealed_last is None:
@@ -217,7 +219,7 @@ class Feeder:
         for i, (entry, waiting_charge) in enumerate(chunk):
             need = entry.length if self.native else charge_for(entry.length)
             got = self.budget.try_acquire(need)
-            while not got and not taken and not self._stop_now:
+            while not got and not taken and not self._stop_now.is_set():
                 self.update_release()   # what the store committed frees memory
                 got = self.budget.acquire(need, 0.2)
             if not got:
@@ -253,17 +255,14 @@ class Feeder:
     def _deliver(self, batch: SpanBatch) -> bool:
         """Hand ``batch`` on, waiting while the pipeline pushes back; False only when told to
         stop first."""
-        delay = 0.01
-        while True:
-            try:
-                if len(batch):
-                    self.pipeline.consume(batch)
-                return True
-            except Overloaded:
-                if self._stop_now:
-                    return False
-                time.sleep(delay)
-                delay = min(1.0, delay * 2)
+        if not len(batch):
+            return True
+        try:
+            PUSHBACK_RETRY.run(lambda: self.pipeline.consume(batch),
+                               lambda exc: isinstance(exc, Overloaded), self._stop_now)
+        except Stopped:
+            return False
+        return True
 
     # ------------------------------------------------------------------ release
     def update_release(self) -> None:

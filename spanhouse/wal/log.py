@@ -86,7 +86,7 @@ class WriteAheadLog:
         self.log_id = ""
         self.on_commit: Callable[[list[Committed]], None] = lambda entries: None
         self._lock = threading.Condition()
-        self._queue: list[tuple[int, int, int, bytes, Future, object]] = []
+        self._queue: list[tuple[int, int, int, bytes, Future]] = []
         self._queued_bytes = 0
         self._segments: list[_Segment] = []
         self._fd = -1
@@ -185,13 +185,12 @@ class WriteAheadLog:
             if used + size > self.max_bytes - min(MARKER_RESERVE, self.max_bytes // 16):
                 raise WalFull(f"write-ahead log full ({used} of {self.max_bytes} bytes); "
                               "the store is behind", 1.0)
-            return self._enqueue_locked(rec.DATA, spans, payload, None)
+            return self._enqueue_locked(rec.DATA, spans, payload)
 
     def seal(self, first: int, last: int) -> Future:
         """Durably mark data records first..last as one insert chunk."""
         with self._lock:
-            return self._enqueue_locked(rec.SEAL, 0, rec.SEAL_PAYLOAD.pack(first, last), None,
-                                        seq=last)
+            return self._enqueue_locked(rec.SEAL, 0, rec.SEAL_PAYLOAD.pack(first, last), seq=last)
 
     def release(self, seq: int) -> None:
         """Every data record up to ``seq`` is handled: mark it, delete whole segments."""
@@ -201,7 +200,7 @@ class WriteAheadLog:
             self._released = seq
             while self._commit_times and self._commit_times[0][0] <= seq:
                 self._commit_times.popleft()
-            self._enqueue_locked(rec.RELEASED, 0, rec.RELEASED_PAYLOAD.pack(seq), None, seq=seq)
+            self._enqueue_locked(rec.RELEASED, 0, rec.RELEASED_PAYLOAD.pack(seq), seq=seq)
             doomed = [s for s in self._segments[:-1] if s.last_data_seq <= seq]
             self._segments = [s for s in self._segments if s not in doomed]
         for segment in doomed:
@@ -210,13 +209,13 @@ class WriteAheadLog:
             except FileNotFoundError:
                 pass
 
-    def _enqueue_locked(self, kind: int, spans: int, payload: bytes, batch, seq: int | None = None
+    def _enqueue_locked(self, kind: int, spans: int, payload: bytes, seq: int | None = None
                         ) -> Future:
         future: Future = Future()
         if kind == rec.DATA:
             seq = self._next_seq
             self._next_seq += 1
-        self._queue.append((kind, seq, spans, payload, future, batch))
+        self._queue.append((kind, seq, spans, payload, future))
         self._queued_bytes += rec.HEADER_SIZE + len(payload)
         self._lock.notify()
         return future
@@ -243,7 +242,7 @@ class WriteAheadLog:
         committed: list[Committed] = []
         offset = start
         now = time.time()
-        for kind, seq, spans, payload, _, batch in group:
+        for kind, seq, spans, payload, _ in group:
             buffers.append(rec.encode(kind, seq, spans, payload))
             buffers.append(payload)
             offset += rec.HEADER_SIZE
@@ -265,8 +264,7 @@ class WriteAheadLog:
             with self._lock:
                 self._commit_times.extend((c.seq, now) for c in committed)
             self.on_commit(committed)
-        for kind, seq, *_rest in group:
-            future = _rest[2]
+        for _, seq, _, _, future in group:
             future.set_result(seq)
 
     def _fail_group(self, group, segment: _Segment, start: int, exc: OSError) -> None:
@@ -279,12 +277,12 @@ class WriteAheadLog:
         except OSError:
             log.exception("cannot cut the write-ahead log back after a failed write")
         error = WalFull(f"{self.last_error}; retry later", 2.0)
-        for kind, seq, spans, payload, future, _ in group:
+        for kind, seq, spans, payload, future in group:
             if kind == rec.DATA:
                 future.set_exception(error)
             else:  # a marker: keep it for the next group (it is small; it must not be lost)
                 with self._lock:
-                    self._queue.append((kind, seq, spans, payload, future, None))
+                    self._queue.append((kind, seq, spans, payload, future))
                     self._queued_bytes += rec.HEADER_SIZE + len(payload)
 
     # ------------------------------------------------------------------ state
