@@ -46,3 +46,36 @@ class ConfigError(SpanhouseError):
 
 class NotFound(SpanhouseError):
     """A requested object (e.g. a trace id) does not exist."""
+
+
+# ------------------------------------------------------------------ the one translation table
+from dataclasses import dataclass  # noqa: E402
+
+
+@dataclass(frozen=True)
+class Translation:
+    """What one typed error becomes at each boundary."""
+    http_status: int   # the query API, the UI and the OTLP/HTTP and Zipkin receivers
+    grpc_code: str     # the OTLP/gRPC receiver: the name of a ``grpc.StatusCode``
+    exit_code: int     # the CLI: 2 for "you asked for something wrong", 1 otherwise
+
+
+TRANSLATIONS: dict[type, Translation] = {
+    InvalidInput: Translation(400, "INVALID_ARGUMENT", 2),
+    ConfigError: Translation(400, "INVALID_ARGUMENT", 2),
+    PayloadTooLarge: Translation(413, "RESOURCE_EXHAUSTED", 2),
+    UnsupportedMediaType: Translation(415, "INVALID_ARGUMENT", 2),
+    NotFound: Translation(404, "NOT_FOUND", 1),
+    Overloaded: Translation(429, "RESOURCE_EXHAUSTED", 1),
+    StoreError: Translation(503, "UNAVAILABLE", 1),
+}
+UNEXPECTED = Translation(500, "INTERNAL", 1)
+"""Anything else: a bug. Boundaries log it and answer this, never a traceback."""
+
+
+def translate(exc: BaseException) -> Translation:
+    """The translation of ``exc``: its own class's, else its nearest typed ancestor's."""
+    for cls in type(exc).__mro__:
+        if cls in TRANSLATIONS:
+            return TRANSLATIONS[cls]
+    return UNEXPECTED

@@ -23,14 +23,10 @@ from array import array
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
-# OTLP enums -> the strings the collector's ClickHouse exporter writes (pdata's String()).
-SPAN_KINDS = ("Unspecified", "Internal", "Server", "Client", "Producer", "Consumer")
-STATUS_CODES = ("Unset", "Ok", "Error")
-# Older exporter releases wrote the proto names; readers accept both spellings.
-LEGACY_SPAN_KINDS = {f"SPAN_KIND_{k.upper()}": i for i, k in enumerate(SPAN_KINDS)}
-LEGACY_STATUS_CODES = {f"STATUS_CODE_{s.upper()}": i for i, s in enumerate(STATUS_CODES)}
-SPAN_KIND_CODES = {**{k: i for i, k in enumerate(SPAN_KINDS)}, **LEGACY_SPAN_KINDS}
-STATUS_CODE_CODES = {**{s: i for i, s in enumerate(STATUS_CODES)}, **LEGACY_STATUS_CODES}
+# OTLP enums -> the strings the collector's ClickHouse exporter writes (spanhouse.model.enums).
+from spanhouse.model.enums import (  # noqa: E402,F401  (re-exported)
+    LEGACY_SPAN_KINDS, LEGACY_STATUS_CODES, SPAN_KIND_CODES, SPAN_KINDS, STATUS_CODE_CODES, STATUS_CODES,
+)
 
 
 def _take_flat(offsets: Sequence[int], values: Sequence, rows: Iterable[int]):

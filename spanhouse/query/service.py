@@ -2,7 +2,7 @@
 
 A thin facade: each method borrows a ``clickhouse-connect`` client from the pool for its
 duration (clients are thread-confined; the pool makes the service thread-safe) and delegates
-to ``search``, ``errors`` and ``catalog``. The SQL is in ``spanhouse/query/sql/*.sql``; every
+to ``search``, ``errors_by_service`` and ``catalog``. The SQL is in ``spanhouse/query/sql/*.sql``; every
 caller value is a bound query parameter; only the validated, backquoted database and table
 names are formatted in. ``get_trace`` is ``TraceReader.get_trace`` (one ``TraceReader`` kept per
 pooled client).
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 
-from spanhouse.query import catalog, errors, search
+from spanhouse.query import catalog, errors_by_service, search
 from spanhouse.query.model import (
     AttributeFilter, Dependency, Operation, SearchQuery, ServiceErrors, TraceSummary,
 )
@@ -85,7 +85,7 @@ class QueryService:
 
     def errors_by_service(self, start_ns: int, end_ns: int) -> list[ServiceErrors]:
         with self._readers.borrow() as client:
-            return errors.errors_by_service(client, self._tables.get(client), start_ns, end_ns)
+            return errors_by_service.errors_by_service(client, self._tables.get(client), start_ns, end_ns)
 
     def find_by_attribute(self, key: str, value: str, at_ns: int, window_ns: int,
                           limit: int = 20) -> list[TraceSummary]:
