@@ -11,12 +11,14 @@ pooled client).
 from __future__ import annotations
 
 import threading
+from contextlib import contextmanager
+from typing import Iterator
 
 from spanhouse.query import catalog, errors_by_service, search
 from spanhouse.query.model import (
     AttributeFilter, Dependency, Operation, SearchQuery, ServiceErrors, TraceSummary,
 )
-from spanhouse.query.sqlutil import TablesCache
+from spanhouse.query.sqlutil import Tables, TablesCache
 from spanhouse.store.pool import Pool
 from spanhouse.store.reader import TraceReader, validate_trace_id
 
@@ -49,6 +51,14 @@ class QueryService:
                 self._trace_readers[id(client)] = (client, reader)
             return reader
         return entry[1]
+
+    @contextmanager
+    def session(self) -> Iterator[tuple[object, Tables]]:
+        """``with service.session() as (client, tables):`` a pooled client and the resolved
+        table names, for readers of the store beside the query API (the analyses), so that
+        one pool and one ``TablesCache`` serve them all."""
+        with self._readers.borrow() as client:
+            yield client, self._tables.get(client)
 
     # ------------------------------------------------------------------ QueryAPI
     def get_trace(self, trace_id: str):
