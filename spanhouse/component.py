@@ -58,7 +58,8 @@ class BuildContext:
     """What a factory may use besides its own settings."""
     telemetry: "Telemetry"
     # The server's store exporter (the ``clickhouse`` exporter writes to the store that the
-    # queries read, opened by the server); None where nothing is to be written (config check).
+    # queries read, opened by the server); ``config check`` passes a stand-in that only
+    # describes the store.
     store: Callable[[], Exporter] | None = None
 
 

@@ -35,13 +35,17 @@ class ConfigError(SpanhouseError):
     """Bad configuration: one line naming the file, the key and the fix.
 
     ``key`` is the dotted path of the offending key inside the config document, e.g.
-    ``processors.tail_sampling.policies[0].latency.threshold_ms``; the config loader adds the
-    file name and the line number from it.
+    ``processors.tail_sampling.policies[0].latency.threshold_ms``. ``ConfigDocument.locate``
+    finds its place in the file: ``path`` and ``line`` (None until located, or when unknown),
+    and a located error's message starts with them (``FILE:LINE: KEY: problem; fix``).
     """
 
-    def __init__(self, message: str, key: str | None = None):
+    def __init__(self, message: str, key: str | None = None, path: str | None = None,
+                 line: int | None = None):
         super().__init__(message)
         self.key = key
+        self.path = path
+        self.line = line
 
 
 class NotFound(SpanhouseError):

@@ -1,16 +1,29 @@
-"""Go's ``time.ParseDuration``, ported: the one duration grammar of Spanhouse.
+"""Go's standard-library parsers, ported: the one Go grammar of Spanhouse for each kind of text.
 
-The collector reads every duration in its YAML (``timeout``, ``decision_wait``, ``ttl``...)
-with Go's parser, so a config the collector accepts must load here too (``.5s``, ``1h30m``,
-``-2m3.4s``, ``12µs``). The CLI's relative times (``--since 90m``) use the same grammar.
+- ``time.ParseDuration`` (``parse_duration_ns``, ``parse_duration``). The collector reads every
+  duration in its YAML (``timeout``, ``decision_wait``, ``ttl``...) with Go's parser, so a
+  config the collector accepts must load here too (``.5s``, ``1h30m``, ``-2m3.4s``, ``12µs``).
+  The CLI's relative times (``--since 90m``) and Jaeger's query parameters (``minDuration``) use
+  the same grammar. Grammar: ``[-+]?([0-9]*(\\.[0-9]*)?[a-z]+)+`` with units ns, us, µs (U+00B5),
+  μs (U+03BC), ms, s, m, h (``UNITS``; a caller may pass a wider mapping, as Jaeger's UI
+  lookback adds ``d`` and ``w``), or a bare ``0``. The result must fit Go's ``int64``
+  nanoseconds. Ported line for line from ``src/time/format.go`` (``ParseDuration``,
+  ``leadingInt``, ``leadingFraction``, ``quote``); ``tests/test_gotime.py`` carries Go's own
+  test table.
+- ``time.Parse(time.RFC3339Nano, ...)`` (``parse_rfc3339``), for Jaeger's api_v3.
+- ``strconv``: ``ParseInt``/``Atoi`` (``go_parse_int``, ``go_atoi``: base-10 digits with an
+  optional sign, no spaces or ``_``, range checked), ``ParseBool`` (``go_parse_bool``) and
+  ``Quote`` (``go_quote``), for Jaeger's query parameters.
 
-Grammar: ``[-+]?([0-9]*(\\.[0-9]*)?[a-z]+)+`` with units ns, us, µs (U+00B5), μs (U+03BC),
-ms, s, m, h, or a bare ``0``. The result must fit Go's ``int64`` nanoseconds. Ported line for
-line from ``src/time/format.go`` (``ParseDuration``, ``leadingInt``, ``leadingFraction``);
-``tests/test_gotime.py`` carries Go's own test table.
+Errors are ``ValueError`` (``DurationError`` for durations) carrying Go's own message, so a
+port of a Go API (Jaeger's) answers the same input with the same words.
 """
 
 from __future__ import annotations
+
+import datetime as _dt
+import re
+from typing import Mapping
 
 NANOSECOND = 1
 MICROSECOND = 1000 * NANOSECOND
@@ -19,8 +32,9 @@ SECOND = 1000 * MILLISECOND
 MINUTE = 60 * SECOND
 HOUR = 60 * MINUTE
 
-_UNITS = {"ns": NANOSECOND, "us": MICROSECOND, "\u00b5s": MICROSECOND, "\u03bcs": MICROSECOND,
-          "ms": MILLISECOND, "s": SECOND, "m": MINUTE, "h": HOUR}
+UNITS = {"ns": NANOSECOND, "us": MICROSECOND, "\u00b5s": MICROSECOND, "\u03bcs": MICROSECOND,
+         "ms": MILLISECOND, "s": SECOND, "m": MINUTE, "h": HOUR}
+"""Go's duration units, in nanoseconds."""
 _LIMIT = 1 << 63
 
 
@@ -29,7 +43,18 @@ class DurationError(ValueError):
 
 
 def _quote(s: str) -> str:
-    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    """``time.quote``: ``"`` and ``\\`` escaped, non-ASCII and control characters as their UTF-8
+    bytes in ``\\xNN`` form (Go's messages are byte-exact: ``"\\xc2\\xb5x"`` for ``µx``)."""
+    out = ['"']
+    for ch in s:
+        if ord(ch) >= 0x80 or ch < " ":
+            out.extend(f"\\x{b:02x}" for b in ch.encode("utf-8", "surrogatepass"))
+        else:
+            if ch in ('"', "\\"):
+                out.append("\\")
+            out.append(ch)
+    out.append('"')
+    return "".join(out)
 
 
 def _leading_int(s: str) -> tuple[int, str]:
@@ -62,8 +87,11 @@ def _leading_fraction(s: str) -> tuple[int, float, str]:
     return x, scale, s[i:]
 
 
-def parse_duration_ns(text: str) -> int:
-    """Nanoseconds in a Go duration string; ``DurationError`` with Go's message otherwise."""
+def parse_duration_ns(text: str, units: Mapping[str, int] = UNITS) -> int:
+    """Nanoseconds in a Go duration string; ``DurationError`` with Go's message otherwise.
+
+    ``units`` (unit name -> nanoseconds) replaces Go's ``UNITS`` for a grammar that knows more
+    (Jaeger's UI sends ``lookback=2d``); everything else stays Go's."""
     orig = s = str(text)
     invalid = DurationError(f"time: invalid duration {_quote(orig)}")
     neg = False
@@ -98,7 +126,7 @@ def parse_duration_ns(text: str) -> int:
         if i == 0:
             raise DurationError(f"time: missing unit in duration {_quote(orig)}")
         unit_name, s = s[:i], s[i:]
-        unit = _UNITS.get(unit_name)
+        unit = units.get(unit_name)
         if unit is None:
             raise DurationError(f"time: unknown unit {_quote(unit_name)} in duration {_quote(orig)}")
         if v > _LIMIT // unit:
@@ -122,3 +150,85 @@ def parse_duration_ns(text: str) -> int:
 def parse_duration(text: str) -> float:
     """Seconds (a float) in a Go duration string."""
     return parse_duration_ns(text) / SECOND
+
+
+# ---------------------------------------------------------------------------- time.Parse
+RFC3339_NANO = "2006-01-02T15:04:05.999999999Z07:00"
+_RFC3339 = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})\Z")
+
+
+def parse_rfc3339(s: str) -> int:
+    """``time.Parse(time.RFC3339Nano, s)`` -> Unix nanoseconds. The message on failure is
+    Go's prefix (``parsing time "x" as "2006-...": ...``) with a shorter explanation."""
+    m = _RFC3339.match(s)
+    if not m:
+        raise ValueError(f"parsing time {go_quote(s)} as {go_quote(RFC3339_NANO)}: "
+                         "cannot parse as RFC 3339")
+    year, month, day, hour, minute, second = (int(g) for g in m.groups()[:6])
+    frac, zone = m.group(7) or "", m.group(8)
+    offset = 0
+    if zone != "Z":
+        zh, zm = int(zone[1:3]), int(zone[4:6])
+        if zh > 23 or zm > 59:
+            raise ValueError(f"parsing time {go_quote(s)}: time zone offset out of range")
+        offset = (zh * 3600 + zm * 60) * (-1 if zone[0] == "-" else 1)
+    try:
+        moment = _dt.datetime(year, month, day, hour, minute, second, tzinfo=_dt.timezone.utc)
+    except ValueError:
+        raise ValueError(f"parsing time {go_quote(s)}: day, month or time out of range") from None
+    seconds = int(moment.timestamp()) - offset
+    return seconds * SECOND + int(frac.ljust(9, "0") if frac else 0)
+
+
+# ---------------------------------------------------------------------------- strconv
+def go_quote(s: str) -> str:
+    """``strconv.Quote`` for the messages (printable text as is, ``"`` and ``\\`` escaped)."""
+    out = []
+    for ch in s:
+        if ch in ('"', "\\"):
+            out.append("\\" + ch)
+        elif ch == "\n":
+            out.append("\\n")
+        elif ch == "\t":
+            out.append("\\t")
+        elif ch == "\r":
+            out.append("\\r")
+        elif not ch.isprintable():
+            code = ord(ch)
+            out.append(f"\\x{code:02x}" if code < 0x80 else
+                       f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
+_DEC = re.compile(r"[+-]?[0-9]+\Z")
+
+
+def go_parse_int(s: str, bits: int = 64, fn: str = "ParseInt") -> int:
+    """``strconv.ParseInt(s, 10, bits)``; ``ValueError`` carries Go's message."""
+    if not _DEC.match(s):
+        raise ValueError(f"strconv.{fn}: parsing {go_quote(s)}: invalid syntax")
+    value = int(s)
+    if not -(1 << (bits - 1)) <= value <= (1 << (bits - 1)) - 1:
+        raise ValueError(f"strconv.{fn}: parsing {go_quote(s)}: value out of range")
+    return value
+
+
+def go_atoi(s: str) -> int:
+    """``strconv.Atoi`` (64-bit int)."""
+    return go_parse_int(s, 64, "Atoi")
+
+
+_TRUE = ("1", "t", "T", "TRUE", "true", "True")
+_FALSE = ("0", "f", "F", "FALSE", "false", "False")
+
+
+def go_parse_bool(s: str) -> bool:
+    """``strconv.ParseBool``."""
+    if s in _TRUE:
+        return True
+    if s in _FALSE:
+        return False
+    raise ValueError(f"strconv.ParseBool: parsing {go_quote(s)}: invalid syntax")

@@ -1,15 +1,7 @@
 """The traces pipeline: processors in order, then every exporter (fan-out).
 
-Interfaces (as the OTel SDK keeps them, small):
-
-- a *consumer* is a callable ``consume(batch)`` that takes the whole batch or raises
-  ``Overloaded`` (retryable) having taken nothing, so a receiver can always tell the sender
-  exactly what happened;
-- a processor has ``start(next_consumer)``, ``consume(batch)`` and ``shutdown(timeout)``;
-  synchronous ones (samplers, the memory limiter) pass their output straight on, buffering
-  ones (tail sampling, batch) emit later from their own thread;
-- an exporter has ``name``, ``start()``, ``export(batch)``, ``flush(timeout)`` and
-  ``shutdown(timeout)``.
+The components' interfaces are in ``spanhouse.component``; ``build_pipeline`` makes them with
+their factories (``spanhouse.components``) from the collector config.
 
 With several exporters every one receives every batch; if one of them refuses (overload),
 the receiver answers with a retryable error and the sender retries, so an exporter that had
@@ -19,28 +11,13 @@ taken the batch may see it twice (at-least-once, as the collector's fan-out beha
 from __future__ import annotations
 
 import time
-from typing import Callable, Protocol, Sequence
+from typing import TYPE_CHECKING, Sequence
 
+from spanhouse.component import BuildContext, Consumer, Exporter, Processor
 from spanhouse.model.batch import SpanBatch
 
-Consumer = Callable[[SpanBatch], None]
-
-
-class Processor(Protocol):
-    name: str
-
-    def start(self, next_consumer: Consumer) -> None: ...
-    def consume(self, batch: SpanBatch) -> None: ...
-    def shutdown(self, timeout: float) -> bool: ...
-
-
-class Exporter(Protocol):
-    name: str
-
-    def start(self) -> None: ...
-    def export(self, batch: SpanBatch) -> None: ...
-    def flush(self, timeout: float) -> bool: ...
-    def shutdown(self, timeout: float) -> bool: ...
+if TYPE_CHECKING:
+    from spanhouse.config.settings import ServeSettings
 
 
 class Pipeline:
@@ -94,27 +71,12 @@ class Pipeline:
         return ok
 
 
-def build_pipeline(settings, telemetry, store_exporter: Callable[[], Exporter]) -> Pipeline:
+def build_pipeline(settings: "ServeSettings", context: BuildContext) -> Pipeline:
     """The pipeline of ``settings.collector`` (the config's traces pipeline), or the default
-    one (no processor, the store) when there is no config. Builds, validates, starts nothing."""
-    from spanhouse.config.registry import build_exporter, build_processor
-
+    one (no processor, the store) when there is no config. Builds, validates, starts nothing;
+    a mistake in a component's settings is a ``ConfigError`` located in the config file."""
     collector = settings.collector
     if collector is None:
-        return Pipeline([], [store_exporter()])
-    processors = [_located(collector, build_processor, c, telemetry) for c in collector.processors]
-    exporters = [_located(collector, build_exporter, c, telemetry, store_exporter)
-                 for c in collector.exporters]
-    return Pipeline(processors, exporters)
-
-
-def _located(collector, factory, component, *args):
-    from spanhouse.config.document import load_document
-    from spanhouse.errors import ConfigError
-
-    try:
-        return factory(component, *args)
-    except ConfigError as exc:
-        if getattr(exc, "key", None) and not str(exc).startswith(collector.path):
-            raise load_document(collector.path).locate(exc) from None
-        raise
+        return Pipeline([], [context.store()])
+    return Pipeline([collector.build(c, context) for c in collector.processors],
+                    [collector.build(c, context) for c in collector.exporters])

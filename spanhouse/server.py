@@ -17,6 +17,7 @@ import sys
 import uvicorn
 
 from spanhouse.api.app import create_app as create_ui_app
+from spanhouse.component import BuildContext
 from spanhouse.config.settings import ServeSettings
 from spanhouse.errors import ConfigError, StoreError
 from spanhouse.exporters.clickhouse import StoreExporter
@@ -76,10 +77,10 @@ class SpanhouseServer:
         self.store_exporters: list[StoreExporter] = []
         self._stop = asyncio.Event()
 
-    def _open_store(self):
+    def _prepare_store(self) -> None:
+        """Create the schema (unless told not to) and deduplicate replayed inserts."""
         s = self.settings
-        endpoint = s.effective_store_endpoint
-        client = open_client(endpoint, s.database)
+        client = self._open_client()
         if s.create_schema:
             create_schema(client, s.database, s.table, s.ttl_days, s.table_engine)
         try:
@@ -88,25 +89,27 @@ class SpanhouseServer:
             log.warning("replayed inserts will not be deduplicated: %s", exc)
         client.close()
 
-        def open_writer():
-            return TraceWriter(open_client(endpoint, s.database), s.database, s.table)
+    def _open_client(self):
+        """A new client of the store: the schema set-up, the writer and each reader have their own."""
+        return open_client(self.settings.effective_store_endpoint, self.settings.database)
 
-        def open_reader():
-            return open_client(endpoint, s.database)
-
-        return open_writer, open_reader
-
-    def build_pipeline(self, open_writer) -> Pipeline:
-        """The configured traces pipeline (or the default: no processor, the store)."""
+    def _open_writer(self) -> TraceWriter:
+        """Called by a store exporter's writer thread when it starts, after ``_prepare_store``."""
         s = self.settings
+        return TraceWriter(self._open_client(), s.database, s.table)
 
-        def store() -> StoreExporter:
-            exporter = StoreExporter(open_writer, self.telemetry, max_queue_spans=s.max_queue_spans,
-                                     dead_letter=DeadLetterFile(s.data))
-            self.store_exporters.append(exporter)
-            return exporter
+    def _store_exporter(self) -> StoreExporter:
+        """The ``clickhouse`` exporter: writes to the store the queries read. Opens nothing
+        until the pipeline starts."""
+        s = self.settings
+        exporter = StoreExporter(self._open_writer, self.telemetry, max_queue_spans=s.max_queue_spans,
+                                 dead_letter=DeadLetterFile(s.data))
+        self.store_exporters.append(exporter)
+        return exporter
 
-        return build_pipeline(s, self.telemetry, store)
+    def build_pipeline(self) -> Pipeline:
+        """The configured traces pipeline (or the default: no processor, the store)."""
+        return build_pipeline(self.settings, BuildContext(self.telemetry, store=self._store_exporter))
 
     async def run(self) -> int:
         s = self.settings
@@ -115,9 +118,8 @@ class SpanhouseServer:
         loop = asyncio.get_running_loop()
 
         # Build (and so validate) every component before touching the store or a port.
-        opened: dict = {}
-        pipeline = self.build_pipeline(lambda: opened["writer"]())
-        opened["writer"], open_reader = await loop.run_in_executor(None, self._open_store)
+        pipeline = self.build_pipeline()
+        await loop.run_in_executor(None, self._prepare_store)
         await loop.run_in_executor(None, pipeline.start)
 
         # The write-ahead log: what an earlier run acknowledged but did not store goes first.
@@ -139,7 +141,7 @@ class SpanhouseServer:
         health = Health(wal, feeder, self.store_exporters, lambda: self.ready)
         health.register(self.telemetry)
         ingest = Ingest(wal, self.telemetry)
-        readers = Pool(open_reader, size=4)
+        readers = Pool(self._open_client, size=4)
         query = QueryService(readers, s.database, s.table)
         analysis = AnalysisStore(readers, s.database, s.table, query)
 

@@ -9,8 +9,10 @@ Times (``parse_time``):
 - relative: ``10m ago``, ``2h ago``, ``1h30m ago`` (any Go duration followed by ``ago``);
 - ``now``.
 
-Durations (``parse_duration``) are Go duration strings: ``250ms``, ``15m``, ``1h30m``; a bare
-``0`` is zero. ``since`` is a duration back from now: ``1h`` is the last hour.
+Durations (``parse_duration``) are Go duration strings, read with Go's own grammar
+(``spanhouse.gotime``, as the collector reads its config): ``250ms``, ``15m``, ``1h30m``,
+``.5h``; a bare ``0`` is zero; never negative. ``since`` is a duration back from now: ``1h`` is
+the last hour.
 
 Every error is an ``InvalidInput`` whose message lists the accepted forms. ``now`` can be
 injected (an aware ``datetime``) so tests do not depend on the clock; its time zone is the
@@ -22,8 +24,8 @@ from __future__ import annotations
 import datetime as _dt
 import re
 
-from spanhouse.config.loader import parse_go_duration
 from spanhouse.errors import InvalidInput
+from spanhouse.gotime import DurationError, parse_duration_ns
 
 TIME_FORMS = ("an RFC 3339 time (2026-11-24T10:31:00Z), HH:MM (today, local time), "
               "a relative time (10m ago) or now")
@@ -62,12 +64,11 @@ def parse_duration(text: str, name: str = "duration") -> int:
     if len(value) > _MAX_TEXT:
         raise InvalidInput(f"{name}: too long; expected {DURATION_FORMS}")
     try:
-        seconds = parse_go_duration(value)
-    except ValueError:
-        raise InvalidInput(f"{name}: {_show(value)} is not {DURATION_FORMS}") from None
-    ns = round(seconds * 1e9)
-    if ns > MAX_NS:
-        raise InvalidInput(f"{name}: {_show(value)} is too long a duration")
+        ns = parse_duration_ns(value)  # at most MAX_NS, as Go's int64
+    except DurationError:
+        ns = None
+    if ns is None or ns < 0:
+        raise InvalidInput(f"{name}: {_show(value)} is not {DURATION_FORMS}")
     return ns
 
 

@@ -6,15 +6,16 @@ from __future__ import annotations
 
 import json
 import socket
+from functools import partial
 
 import click
 import pytest
 from click.testing import CliRunner
 from starlette.applications import Starlette
 
-from spanhouse import cli_analysis_bottleneck
 from spanhouse.api import v1_bottleneck
-from spanhouse.cli_analysis_bottleneck import format_ms
+from spanhouse.cli import bottleneck as cli_bottleneck
+from spanhouse.cli import render
 from tests.http_server import serve_app
 from tests.analysis.test_bottleneck import NOW, SEED, chdb_store, dataset
 
@@ -24,7 +25,10 @@ def main() -> None:
     """A stand-in for the ``spanhouse`` command."""
 
 
-cli_analysis_bottleneck.register(main)
+cli_bottleneck.register(main)
+
+# The bottleneck's durations: the compact style of the CLI's one format_ms.
+format_ms = partial(render.format_ms, compact=True)
 
 
 @pytest.fixture(scope="module")

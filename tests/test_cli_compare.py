@@ -14,7 +14,7 @@ from starlette.applications import Starlette
 
 from spanhouse.analysis.compare import parse_where
 from spanhouse.api.v1_compare import routes
-from spanhouse.cli_analysis_compare import register
+from spanhouse.cli.compare import register
 from spanhouse.errors import StoreError
 from tests.http_server import serve_app
 from tests.api.test_v1_compare import HOUR, NOW, NOW_NS, STORE, FakeCompare, canned

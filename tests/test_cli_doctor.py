@@ -12,8 +12,8 @@ import pytest
 from click.testing import CliRunner
 from starlette.applications import Starlette
 
-from spanhouse import cli_analysis_doctor
 from spanhouse.api.v1_doctor import routes
+from spanhouse.cli import doctor as cli_doctor
 from spanhouse.errors import StoreError
 from tests.http_server import serve_app
 from tests.api.test_v1_doctor import FINDING, HOUR, NOW, NOW_NS, TRACE, FakeDoctor, report
@@ -25,7 +25,7 @@ def main() -> None:
     """A stand-in for the ``spanhouse`` command."""
 
 
-cli_analysis_doctor.register(main)
+cli_doctor.register(main)
 
 SKEW = Finding(code="clock_skew", title="Clock skew", severity="medium", count=3,
                services=("cart → stock",), examples=("0af7651916cd43dd8448eb211c80319c",),

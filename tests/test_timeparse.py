@@ -52,13 +52,16 @@ def test_relative_times(text, back):
 
 @pytest.mark.parametrize("text,ns", [
     ("15m", 900 * S), ("1h30m", 5400 * S), ("250ms", 250_000_000), ("1.5h", 5400 * S),
-    ("2us", 2000), ("3µs", 3000), ("7ns", 7), ("0", 0), (" 72h ", 72 * 3600 * S)])
+    ("2us", 2000), ("3µs", 3000), ("7ns", 7), ("0", 0), (" 72h ", 72 * 3600 * S),
+    # Go's grammar (spanhouse.gotime), as the collector reads durations: a fraction without
+    # its integer part, a point without a fraction, an explicit plus sign.
+    (".5h", 1800 * S), ("1.h", 3600 * S), ("+90s", 90 * S)])
 def test_go_durations(text, ns):
     assert parse_duration(text) == ns
 
 
 @pytest.mark.parametrize("text", [
-    "", "15", "1d", "-1h", "h", "1.h", "15 m", "1h'", "1e3s", "0x10s", "1" * 100 + "h",
+    "", "15", "1d", "-1h", "h", ".h", "15 m", "1h'", "1e3s", "0x10s", "1" * 100 + "h",
     "999999999999h"])
 def test_bad_durations(text):
     with pytest.raises(InvalidInput) as info:
@@ -83,6 +86,15 @@ def test_bad_times_list_the_accepted_forms(text):
 def test_since_is_the_last_duration():
     assert since_window("1h", NOW) == (NOW_NS - 3600 * S, NOW_NS)
     assert since_window("1000000h", NOW)[0] == 0  # clamped at 1970
+    assert since_window(".5h", NOW) == (NOW_NS - 1800 * S, NOW_NS)
+
+
+def test_the_cli_takes_since_in_go_s_grammar():
+    from spanhouse.cli.options import window_params
+
+    assert window_params(".5h", None, None) == [("since", ".5h")]
+    with pytest.raises(InvalidInput, match="^--since: "):
+        window_params("-1h", None, None)
 
 
 def test_resolve_window():

@@ -36,14 +36,13 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from functools import lru_cache
-from importlib import resources
-from string import Template
 from typing import Any, Literal
 
+from spanhouse.analysis.store import AnalysisReader
 from spanhouse.errors import InvalidInput
 from spanhouse.query.model import rfc3339
-from spanhouse.query.sqlutil import Tables, check_text, check_window, run
+from spanhouse.query.sqlutil import Tables, check_text, check_window
+from spanhouse.sqlfiles import render
 from spanhouse.timeparse import parse_duration
 
 PERCENTILES = (50, 75, 90, 95, 99)
@@ -210,22 +209,14 @@ class CompareResult:
 
 
 # ------------------------------------------------------------------------------ SQL
-@lru_cache(maxsize=None)
-def load_sql(name: str) -> str:
-    """The text of ``spanhouse/analysis/sql/<name>`` (package data), comment lines removed."""
-    text = resources.files("spanhouse.analysis").joinpath("sql", name).read_text(encoding="utf-8")
-    return "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--"))
-
-
 def _trace(tables: Tables, root_filter: str, pairs: str = "", span_filter: str = "") -> str:
     """The per-trace subquery (``compare_trace.sql``)."""
-    return Template(load_sql("compare_trace.sql")).substitute(
-        {**tables.fragments, "root_filter": root_filter, "pairs": pairs,
-         "span_filter": span_filter})
+    return render("spanhouse.analysis", "compare_trace.sql", **tables.fragments,
+                  root_filter=root_filter, pairs=pairs, span_filter=span_filter)
 
 
 def _render(name: str, tables: Tables, trace: str, **fragments: str) -> str:
-    return Template(load_sql(name)).substitute({**tables.fragments, "trace": trace, **fragments})
+    return render("spanhouse.analysis", name, **{**tables.fragments, "trace": trace, **fragments})
 
 
 def _check_limit(limit) -> int:
@@ -246,12 +237,12 @@ def _group(rows, sel: bool) -> tuple[GroupStats, int, list[int]]:
     return GroupStats(0, 0.0, 0, 0.0), 0, []
 
 
-def compare(store, selection: Selection | str, start_ns: int, end_ns: int,
+def compare(store: AnalysisReader, selection: Selection | str, start_ns: int, end_ns: int,
             service: str | None = None, operation: str | None = None,
             limit: int = DEFAULT_LIMIT, *, max_traces: int = MAX_TRACES) -> CompareResult:
     """The attribute values most over-represented in ``selection`` against the other traces
-    of the window (see the module docstring), at most ``limit``. ``store`` is an
-    ``AnalysisStore``. Bad values raise ``InvalidInput``; a store failure ``StoreError``."""
+    of the window (see the module docstring), at most ``limit``. Bad values raise
+    ``InvalidInput``; a store failure ``StoreError``."""
     if isinstance(selection, str):
         selection = parse_where(selection)
     if not isinstance(selection, Selection):
@@ -276,49 +267,49 @@ def compare(store, selection: Selection | str, start_ns: int, end_ns: int,
         return CompareResult(selection, start_ns, end_ns, service, operation, threshold,
                              selected, baseline, tuple(attributes), max_traces, min_support)
 
-    with store.client() as (client, tables):
-        threshold = selection.threshold_ns
-        if selection.kind == "percentile":
-            level = {**params, "level": selection.percentile / 100}
-            sql = _render("compare_threshold_roots.sql", tables, "",
-                          root_span_filter=root_span_filter)
-            rows = run(client, sql, level, "compare (percentile)")
-            if not rows or not rows[0][1]:     # no root span in the window: every trace
-                sql = _render("compare_threshold.sql", tables, _trace(tables, root_filter))
-                rows = run(client, sql, level, "compare (percentile)")
-            value, traces = rows[0] if rows else (0, 0)
-            if not traces:
-                return result(None)
-            threshold = int(value)
-        selected_sql = _SELECTED["error" if selection.kind == "error" else "duration"]
-        if threshold is not None:
-            params["threshold"] = min(threshold, 2 ** 63 - 1)
-        rows = run(client, _render("compare_groups.sql", tables, _trace(tables, root_filter),
-                                   selected=selected_sql),
-                   {**params, "cap": max_traces}, "compare (groups)")
-        selected, bound_sel, hashes_sel = _group(rows, True)
-        baseline, bound_base, hashes_base = _group(rows, False)
-        min_support = min(MIN_SUPPORT, selected.considered) or MIN_SUPPORT
-        if (not selected.considered or not baseline.considered
-                or selected.considered_estimated <= 0 or baseline.considered_estimated <= 0):
-            return result(threshold, selected, baseline, min_support=min_support)
+    tables = store.tables()
+    threshold = selection.threshold_ns
+    if selection.kind == "percentile":
+        level = {**params, "level": selection.percentile / 100}
+        sql = _render("compare_threshold_roots.sql", tables, "",
+                      root_span_filter=root_span_filter)
+        rows = store.rows(sql, level, "compare (percentile)")
+        if not rows or not rows[0][1]:     # no root span in the window: every trace
+            sql = _render("compare_threshold.sql", tables, _trace(tables, root_filter))
+            rows = store.rows(sql, level, "compare (percentile)")
+        value, traces = rows[0] if rows else (0, 0)
+        if not traces:
+            return result(None)
+        threshold = int(value)
+    selected_sql = _SELECTED["error" if selection.kind == "error" else "duration"]
+    if threshold is not None:
+        params["threshold"] = min(threshold, 2 ** 63 - 1)
+    rows = store.rows(_render("compare_groups.sql", tables, _trace(tables, root_filter),
+                              selected=selected_sql),
+                      {**params, "cap": max_traces}, "compare (groups)")
+    selected, bound_sel, hashes_sel = _group(rows, True)
+    baseline, bound_base, hashes_base = _group(rows, False)
+    min_support = min(MIN_SUPPORT, selected.considered) or MIN_SUPPORT
+    if (not selected.considered or not baseline.considered
+            or selected.considered_estimated <= 0 or baseline.considered_estimated <= 0):
+        return result(threshold, selected, baseline, min_support=min_support)
 
-        span_filter = ""
-        pair_params: dict[str, Any] = {}
-        if min(bound_sel, bound_base) < HASH_MAX:
-            # a sample: the spans of its traces only (the hashes step 2 returned, bound:
-            # no second pass over the window to find them again)
-            span_filter = _SAMPLE_FILTER
-            pair_params["sample"] = sorted(hashes_sel + hashes_base)
-        trace = _trace(tables, root_filter, pairs=PAIRS, span_filter=span_filter)
-        pair_params = {**params, **pair_params,
-                       "min_support": min_support,
-                       "max_values": MAX_KEY_VALUES,
-                       "total_sel": selected.considered_estimated,
-                       "total_base": baseline.considered_estimated,
-                       "rows": limit * 4 + 50}
-        sql = _render("compare_pairs.sql", tables, trace, selected=selected_sql)
-        rows = run(client, sql, pair_params, "compare (attributes)")
+    span_filter = ""
+    pair_params: dict[str, Any] = {}
+    if min(bound_sel, bound_base) < HASH_MAX:
+        # a sample: the spans of its traces only (the hashes step 2 returned, bound:
+        # no second pass over the window to find them again)
+        span_filter = _SAMPLE_FILTER
+        pair_params["sample"] = sorted(hashes_sel + hashes_base)
+    trace = _trace(tables, root_filter, pairs=PAIRS, span_filter=span_filter)
+    pair_params = {**params, **pair_params,
+                   "min_support": min_support,
+                   "max_values": MAX_KEY_VALUES,
+                   "total_sel": selected.considered_estimated,
+                   "total_base": baseline.considered_estimated,
+                   "rows": limit * 4 + 50}
+    sql = _render("compare_pairs.sql", tables, trace, selected=selected_sql)
+    rows = store.rows(sql, pair_params, "compare (attributes)")
 
     diffs = []
     for key, value, w_sel, w_base, n_sel, n_base in rows:

@@ -40,10 +40,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping, Sequence
 
+from spanhouse.model.enums import SpanKind
 from spanhouse.model.span import SpanRecord
-
-KIND_PRODUCER = 4
-KIND_CONSUMER = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,8 +117,8 @@ def find_root(spans: Iterable[SpanRecord]) -> SpanRecord | None:
 def is_async_child(child: SpanRecord, parent: SpanRecord) -> bool:
     """Whether ``child`` does not block ``parent``: a CONSUMER of a PRODUCER, or a CONSUMER
     that starts after its parent ended."""
-    return child.kind == KIND_CONSUMER and (parent.kind == KIND_PRODUCER
-                                            or child.start_ns >= parent.end_ns)
+    return child.kind == SpanKind.CONSUMER and (parent.kind == SpanKind.PRODUCER
+                                                or child.start_ns >= parent.end_ns)
 
 
 def union_length(intervals: Iterable[tuple[int, int]]) -> int:
@@ -263,5 +261,4 @@ def critical_path_times(spans: Sequence[SpanRecord]) -> tuple[SpanRecord | None,
 
 
 __all__ = ["Segment", "CriticalPath", "critical_path", "critical_path_times", "self_times",
-           "find_root", "roots", "is_root", "is_async_child", "union_length",
-           "KIND_PRODUCER", "KIND_CONSUMER"]
+           "find_root", "roots", "is_root", "is_async_child", "union_length"]

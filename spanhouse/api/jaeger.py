@@ -22,11 +22,12 @@ lookback=&service=``                    (parent, child), optionally only the lin
                                         ``service``
 ======================================  ===================================================
 
-Errors: ``{"data": null, ..., "errors": [{"code", "msg"}]}`` with status 400 for bad
-parameters (``InvalidInput``, including the store's), 404 for ``NotFound``, 503 for
-``StoreError`` (Jaeger answers 500 for every storage failure; 503 tells clients to retry),
-500 ``internal error`` for anything else. ``prettyPrint`` (any value but ``false``) indents by
-four spaces, as Jaeger does.
+Errors: ``{"data": null, ..., "errors": [{"code", "msg"}]}`` with the status of the shared
+error boundary (``boundary``): 400 for bad parameters (``InvalidInput``, including the
+store's), 404 for ``NotFound``, 503 for ``StoreError`` (Jaeger answers 500 for every storage
+failure; 503 tells clients to retry), 500 ``internal error`` for anything else.
+``prettyPrint`` (any value but ``false``) indents by four spaces, as Jaeger does, errors
+included.
 
 Deviations: ``start``/``end`` of ``/api/traces/{traceID}`` (and of a ``traceID`` search) are
 validated but not passed on (``QueryAPI.get_trace`` takes an id only); ``raw`` is validated and
@@ -37,8 +38,7 @@ has no effect (no query-time adjusters are applied anyway); an empty operation l
 from __future__ import annotations
 
 import json
-import logging
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 import orjson
 from starlette.concurrency import run_in_threadpool
@@ -46,96 +46,85 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from spanhouse.api.boundary import ErrorBoundary
 from spanhouse.api.jaeger_json import envelope, jaeger_trace_id, trace_to_jaeger
-from spanhouse.api.jaeger_query import (
-    ERR_SERVICE_REQUIRED, PRETTY_PRINT, SERVICE, SPAN_KIND, Params, QueryParser, check_text,
-    parse_span_kind, unique_operation_names,
-)
-from spanhouse.errors import InvalidInput, NotFound, SpanhouseError, StoreError
+from spanhouse.api.jaeger_params import SPAN_KIND, check_name, parse_span_kind
+from spanhouse.api.jaeger_query import ERR_SERVICE_REQUIRED, SERVICE, QueryParser
+from spanhouse.api.params import Params
+from spanhouse.errors import InvalidInput, NotFound
 from spanhouse.query.model import QueryAPI
 
-log = logging.getLogger(__name__)
-
 TRACE_NOT_FOUND = "trace not found"
+PRETTY_PRINT = "prettyPrint"
 
 
-def _render(payload: Any, status_code: int, pretty: bool) -> Response:
-    if pretty:
+def _render(request: Request, payload: Any, status_code: int = 200) -> Response:
+    if Params(request.query_params).get(PRETTY_PRINT) not in (None, "false"):
         body = json.dumps(payload, indent=4, ensure_ascii=False).encode("utf-8")
     else:
         body = orjson.dumps(payload)
     return Response(body, status_code=status_code, media_type="application/json")
 
 
-def _pretty(request: Request) -> bool:
-    value = Params(request.query_params).get(PRETTY_PRINT)
-    return value not in ("", "false")
-
-
-def error_response(status_code: int, message: str, pretty: bool = False) -> Response:
+def _error_body(request: Request, status_code: int, message: str) -> Response:
     """``handleError``: the envelope with one ``{"code", "msg"}``."""
-    return _render(envelope(None, errors=[{"code": status_code, "msg": message}]),
-                   status_code, pretty)
+    if status_code == 404 and not message:
+        message = TRACE_NOT_FOUND
+    return _render(request, envelope(None, errors=[{"code": status_code, "msg": message}]),
+                   status_code)
+
+
+BOUNDARY = ErrorBoundary("jaeger API", _error_body)
+
+
+def unique_operation_names(names: Iterable[str]) -> list[str]:
+    """``getUniqueOperationNames`` (sorted: upstream's order is a Go map's)."""
+    return sorted(set(names))
 
 
 class _Handler:
+    """The handlers: each returns the ``structuredResponse`` to render, or raises."""
+
     def __init__(self, query: QueryAPI, parser: QueryParser):
         self.query = query
         self.parser = parser
 
-    async def call(self, fn: Callable, *args, **kwargs):
-        return await run_in_threadpool(fn, *args, **kwargs)
-
-    def wrap(self, handler: Callable) -> Callable:
+    def route(self, path: str, handler: Callable) -> Route:
         async def endpoint(request: Request) -> Response:
-            pretty = _pretty(request)
-            try:
-                payload, status = await handler(request)
-            except InvalidInput as exc:
-                return error_response(400, str(exc), pretty)
-            except NotFound as exc:
-                return error_response(404, str(exc) or TRACE_NOT_FOUND, pretty)
-            except StoreError as exc:
-                return error_response(503, str(exc), pretty)
-            except SpanhouseError as exc:
-                log.exception("jaeger API: %s", exc)
-                return error_response(500, str(exc), pretty)
-            except Exception:  # noqa: BLE001 - never leak a traceback to the client
-                log.exception("jaeger API: unexpected error on %s", request.url.path)
-                return error_response(500, "internal error", pretty)
-            return _render(payload, status, pretty)
+            return _render(request, await handler(request))
+
         endpoint.__name__ = handler.__name__
-        return endpoint
+        return BOUNDARY.route(path, endpoint)
 
-    # ------------------------------------------------------------------ routes
-    async def services(self, request: Request):
-        services = list(await self.call(self.query.services) or [])
-        return envelope(services, total=len(services)), 200
+    async def services(self, request: Request) -> dict:
+        services = list(await run_in_threadpool(self.query.services) or [])
+        return envelope(services, total=len(services))
 
-    async def operations_legacy(self, request: Request):
-        service = check_text(SERVICE, request.path_params["service"])
-        operations = await self.call(self.query.operations, service, None)
+    async def operations_legacy(self, request: Request) -> dict:
+        service = check_name(SERVICE, request.path_params["service"])
+        operations = await run_in_threadpool(self.query.operations, service, None)
         names = unique_operation_names(op.name for op in operations or [])
-        return envelope(names, total=len(names)), 200
+        return envelope(names, total=len(names))
 
-    async def operations(self, request: Request):
+    async def operations(self, request: Request) -> dict:
         params = Params(request.query_params)
-        service = check_text(SERVICE, params.get(SERVICE))
+        service = check_name(SERVICE, params.get(SERVICE))
         if not service:
             raise InvalidInput(ERR_SERVICE_REQUIRED)
         span_kind = parse_span_kind(params.get(SPAN_KIND))
-        operations = list(await self.call(self.query.operations, service, span_kind) or [])
+        operations = list(await run_in_threadpool(self.query.operations, service, span_kind)
+                          or [])
         data = [{"name": op.name, "spanKind": op.span_kind} for op in operations]
-        return envelope(data, total=len(data)), 200
+        return envelope(data, total=len(data))
 
-    async def search(self, request: Request):
+    async def search(self, request: Request) -> dict:
         tq = self.parser.parse_trace_query_params(request.query_params)
         errors = []
         if tq.trace_ids:
             traces = []
             for trace_id in tq.trace_ids:
                 try:
-                    spans = await self.call(self.query.get_trace, trace_id)
+                    spans = await run_in_threadpool(self.query.get_trace, trace_id)
                 except NotFound:
                     spans = []
                 if spans:
@@ -143,22 +132,23 @@ class _Handler:
                 else:
                     errors.append({"msg": TRACE_NOT_FOUND, "traceID": jaeger_trace_id(trace_id)})
         else:
-            traces = [t for t in await self.call(self.query.find_traces, tq.query) or [] if t]
-        return envelope([trace_to_jaeger(t) for t in traces], errors=errors), 200
+            found = await run_in_threadpool(self.query.find_traces, tq.query)
+            traces = [t for t in found or [] if t]
+        return envelope([trace_to_jaeger(t) for t in traces], errors=errors)
 
-    async def get_trace(self, request: Request):
+    async def get_trace(self, request: Request) -> dict:
         trace_id, _start, _end, _raw = self.parser.parse_get_trace_params(
             request.path_params["traceID"], request.query_params)
-        spans = await self.call(self.query.get_trace, trace_id)
+        spans = await run_in_threadpool(self.query.get_trace, trace_id)
         if not spans:
-            return envelope(None, errors=[{"code": 404, "msg": TRACE_NOT_FOUND}]), 404
-        return envelope([trace_to_jaeger(spans)]), 200
+            raise NotFound(TRACE_NOT_FOUND)
+        return envelope([trace_to_jaeger(spans)])
 
-    async def dependencies(self, request: Request):
+    async def dependencies(self, request: Request) -> dict:
         params = Params(request.query_params)
         start, end = self.parser.parse_dependencies_query_params(params)
-        service = check_text(SERVICE, params.get(SERVICE))
-        links = await self.call(self.query.dependencies, start, end) or []
+        service = check_name(SERVICE, params.get(SERVICE))
+        links = await run_in_threadpool(self.query.dependencies, start, end) or []
         summed: dict[tuple[str, str], int] = {}
         for dep in links:
             if service and service not in (dep.parent, dep.child):
@@ -166,18 +156,17 @@ class _Handler:
             key = (dep.parent, dep.child)
             summed[key] = summed.get(key, 0) + dep.call_count
         data = [{"parent": p, "child": c, "callCount": n} for (p, c), n in summed.items()]
-        return envelope(data), 200
+        return envelope(data)
 
 
 def routes(query: QueryAPI, parser: QueryParser | None = None) -> list[Route]:
     """The classic Jaeger API's routes over ``query`` (mount at the app's root)."""
     h = _Handler(query, parser or QueryParser())
     return [
-        Route("/api/services", h.wrap(h.services), methods=["GET"]),
-        Route("/api/services/{service:path}/operations", h.wrap(h.operations_legacy),
-              methods=["GET"]),
-        Route("/api/operations", h.wrap(h.operations), methods=["GET"]),
-        Route("/api/traces", h.wrap(h.search), methods=["GET"]),
-        Route("/api/traces/{traceID}", h.wrap(h.get_trace), methods=["GET"]),
-        Route("/api/dependencies", h.wrap(h.dependencies), methods=["GET"]),
+        h.route("/api/services", h.services),
+        h.route("/api/services/{service:path}/operations", h.operations_legacy),
+        h.route("/api/operations", h.operations),
+        h.route("/api/traces", h.search),
+        h.route("/api/traces/{traceID}", h.get_trace),
+        h.route("/api/dependencies", h.dependencies),
     ]

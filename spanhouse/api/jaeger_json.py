@@ -46,6 +46,7 @@ import math
 from typing import Any, Iterable
 
 from spanhouse.model.attributes import format_double, json_compact
+from spanhouse.model.enums import SAMPLED_FLAG, SPAN_KINDS, SpanKind, StatusCode
 from spanhouse.model.span import SpanRecord
 
 # tracetranslator constants
@@ -65,13 +66,13 @@ REF_TYPE_CHILD_OF = "child_of"
 EVENT_NAME_FIELD = "event"
 STATUS_OK, STATUS_ERROR = "OK", "ERROR"
 
-# OTLP SpanKind -> OpenTracing span.kind (0 = unspecified writes no tag)
-SPAN_KIND_TAGS = {1: "internal", 2: "server", 3: "client", 4: "producer", 5: "consumer"}
-# OTLP StatusCode -> otel.status_code (0 = unset writes no tag)
-STATUS_CODE_TAGS = {1: STATUS_OK, 2: STATUS_ERROR}
+# OTLP SpanKind -> OpenTracing span.kind, its name in lower case (unspecified writes no tag)
+SPAN_KIND_TAGS = {kind: SPAN_KINDS[kind].lower() for kind in SpanKind
+                  if kind != SpanKind.UNSPECIFIED}
+# OTLP StatusCode -> otel.status_code (unset writes no tag)
+STATUS_CODE_TAGS = {StatusCode.OK: STATUS_OK, StatusCode.ERROR: STATUS_ERROR}
 
 CHILD_OF, FOLLOWS_FROM = "CHILD_OF", "FOLLOWS_FROM"
-SAMPLED_FLAG = 0x01
 JS_MAX_SAFE_INTEGER = (1 << 53) - 1
 
 
@@ -131,7 +132,7 @@ def span_tags(span: SpanRecord) -> list[dict]:
     status = STATUS_CODE_TAGS.get(span.status_code)
     if status:
         tags.append(_string_tag(TAG_STATUS_CODE, status))
-    if span.status_code == 2:
+    if span.status_code == StatusCode.ERROR:
         tags.append({"key": TAG_ERROR, "type": "bool", "value": True})
     if span.status_message:
         tags.append(_string_tag(TAG_STATUS_DESCRIPTION, span.status_message))

@@ -27,10 +27,12 @@ snake_case alias (the canonical one wins when both are given): ``query.serviceNa
 ``startTime``/``endTime`` (RFC 3339) and ``rawTraces``; operations take ``service`` and
 ``spanKind`` (``span_kind``).
 
-Errors are ``{"error": {"httpCode", "message"}}``: 400 ``malformed parameter <name>: <cause>``
-or ``query.startTimeMin and query.startTimeMax are required``; 404 ``No traces found`` when a
-trace lookup or a search finds nothing (as upstream, a search without results is a 404); 503
-for ``StoreError`` (upstream: 500), 500 ``internal error`` otherwise.
+Errors are ``{"error": {"httpCode", "message"}}`` with the status of the shared error boundary
+(``boundary``): 400 ``malformed parameter <name>: <cause>`` or ``query.startTimeMin and
+query.startTimeMax are required``; 404 ``No traces found`` when a trace lookup or a search finds
+nothing (as upstream, a search without results is a 404); 503 for ``StoreError`` (upstream:
+500), 500 ``internal error`` otherwise. Free text (service, operation, attribute keys and
+values) follows the one policy of every query API (``spanhouse.api.freetext``).
 
 Trace summaries follow upstream's ``TraceSummary`` JSON (proto3 JSON, defaults omitted):
 ``traceId``, ``rootServiceName``, ``rootOperationName``, ``minStartTimeUnixNano`` and
@@ -48,7 +50,6 @@ GetTrace are validated but not passed on (``QueryAPI.get_trace`` takes an id onl
 
 from __future__ import annotations
 
-import logging
 from typing import Any, Callable
 
 import orjson
@@ -57,15 +58,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from spanhouse.api.jaeger_query import (
-    Params, check_text, go_atoi, go_parse_bool, go_parse_nonnegative_duration, parse_rfc3339,
-    parse_span_kind, parse_string_map, parse_trace_id, tags_to_filters,
-)
+from spanhouse.api.boundary import ErrorBoundary
+from spanhouse.api.jaeger_params import (check_name, parse_nonnegative_duration, parse_span_kind,
+                                         parse_trace_id)
+from spanhouse.api.jaeger_tags import parse_string_map, tags_to_filters
 from spanhouse.api.otlp_json_out import traces_data
-from spanhouse.errors import InvalidInput, NotFound, SpanhouseError, StoreError
+from spanhouse.api.params import Params
+from spanhouse.errors import InvalidInput, NotFound
+from spanhouse.gotime import go_atoi, go_parse_bool, parse_rfc3339
 from spanhouse.query.model import MAX_LIMIT, QueryAPI, SearchQuery, TraceSummary
-
-log = logging.getLogger(__name__)
 
 DEFAULT_SEARCH_DEPTH = 100
 NO_TRACES_FOUND = "No traces found"
@@ -87,32 +88,31 @@ ATTRIBUTES = "query.attributes"
 SPAN_KIND = ("spanKind", "span_kind")
 
 
-class HTTPError(Exception):
-    def __init__(self, status: int, message: str):
-        super().__init__(message)
-        self.status = status
-        self.message = message
+def malformed(param: str, cause: Any) -> InvalidInput:
+    return InvalidInput(f"malformed parameter {param}: {cause}")
 
 
-def malformed(param: str, cause: Any) -> HTTPError:
-    return HTTPError(400, f"malformed parameter {param}: {cause}")
-
-
-def get_param(params: Params, names: tuple[str, str]) -> tuple[str, str]:
-    """``getQueryParam``: (value, effective name), the canonical name first."""
+def get_param(params: Params, names: tuple[str, str]) -> tuple[str | None, str]:
+    """``getQueryParam``: (value or None, effective name), the canonical name first."""
     canonical, deprecated = names
     value = params.get(canonical)
-    if value != "":
+    if value is not None:
         return value, canonical
     return params.get(deprecated), deprecated
 
 
-def error_body(status: int, message: str) -> dict:
-    return {"error": {"httpCode": status, "message": message}}
-
-
 def _json(payload: Any, status: int = 200) -> Response:
     return Response(orjson.dumps(payload), status_code=status, media_type="application/json")
+
+
+def _error_body(request: Request, status: int, message: str) -> Response:
+    """The grpc-gateway's error body."""
+    if status == 404 and not message:
+        message = NO_TRACES_FOUND
+    return _json({"error": {"httpCode": status, "message": message}}, status)
+
+
+BOUNDARY = ErrorBoundary("api_v3", _error_body)
 
 
 def _time(value: str, name: str) -> int:
@@ -127,7 +127,7 @@ def _time(value: str, name: str) -> int:
 
 def _bool(params: Params, names: tuple[str, str]) -> bool:
     value, name = get_param(params, names)
-    if value == "":
+    if value is None:
         return False
     try:
         return go_parse_bool(value)
@@ -137,44 +137,41 @@ def _bool(params: Params, names: tuple[str, str]) -> bool:
 
 def _duration(params: Params, names: tuple[str, str]) -> int | None:
     value, name = get_param(params, names)
-    if value == "":
+    if value is None:
         return None
     try:
-        return go_parse_nonnegative_duration(value) or None
+        return parse_nonnegative_duration(value) or None
     except ValueError as exc:
         raise malformed(name, exc) from None
 
 
 def parse_find_traces_query(source: Any) -> SearchQuery:
-    """``parseFindTracesQuery`` -> ``SearchQuery`` (``HTTPError`` 400 on a bad parameter)."""
-    params = source if isinstance(source, Params) else Params(source)
+    """``parseFindTracesQuery`` -> ``SearchQuery`` (``InvalidInput`` on a bad parameter)."""
+    params = Params(source)
     service, service_param = get_param(params, SERVICE_NAME)
     operation, operation_param = get_param(params, OPERATION_NAME)
-    try:
-        check_text(service_param, service)
-        check_text(operation_param, operation)
-    except InvalidInput as exc:
-        raise HTTPError(400, str(exc)) from None
+    check_name(service_param, service)
+    check_name(operation_param, operation)
     attributes: dict[str, str] = {}
     raw_attributes = params.get(ATTRIBUTES)
-    if raw_attributes:
+    if raw_attributes is not None:
         try:
             attributes = parse_string_map(raw_attributes)
         except ValueError as exc:
             raise malformed(ATTRIBUTES, exc) from None
     min_str, min_param = get_param(params, TIME_MIN)
     max_str, max_param = get_param(params, TIME_MAX)
-    if min_str == "" or max_str == "":
-        raise HTTPError(400, f"{TIME_MIN[0]} and {TIME_MAX[0]} are required")
+    if min_str is None or max_str is None:
+        raise InvalidInput(f"{TIME_MIN[0]} and {TIME_MAX[0]} are required")
     time_min = _time(min_str, min_param)
     time_max = _time(max_str, max_param)
     if not time_min < time_max:
-        raise HTTPError(400, f"{TIME_MIN[0]} must be before {TIME_MAX[0]}")
+        raise InvalidInput(f"{TIME_MIN[0]} must be before {TIME_MAX[0]}")
     depth_str, depth_param = get_param(params, SEARCH_DEPTH)
-    if depth_str == "":
+    if depth_str is None:
         depth_str, depth_param = params.get(NUM_TRACES), NUM_TRACES
     depth = DEFAULT_SEARCH_DEPTH
-    if depth_str != "":
+    if depth_str is not None:
         try:
             depth = go_atoi(depth_str)
         except ValueError as exc:
@@ -184,13 +181,10 @@ def parse_find_traces_query(source: Any) -> SearchQuery:
     duration_min = _duration(params, DURATION_MIN)
     duration_max = _duration(params, DURATION_MAX)
     _bool(params, QUERY_RAW_TRACES)
-    try:
-        filters, status = tags_to_filters(attributes, ATTRIBUTES)
-    except InvalidInput as exc:
-        raise HTTPError(400, str(exc)) from None
+    filters, status = tags_to_filters(attributes, ATTRIBUTES)
     return SearchQuery(
-        start_ns=time_min, end_ns=time_max, service=service or None,
-        operation=operation or None, attributes=filters, status=status,
+        start_ns=time_min, end_ns=time_max, service=service,
+        operation=operation, attributes=filters, status=status,
         span_min_duration_ns=duration_min, span_max_duration_ns=duration_max,
         limit=depth, sort="recent")
 
@@ -217,35 +211,23 @@ def summary_json(summary: TraceSummary) -> dict:
 
 
 class _Gateway:
+    """The handlers: each returns the body to write as JSON, or raises."""
+
     def __init__(self, query: QueryAPI):
         self.query = query
 
-    def wrap(self, handler: Callable) -> Callable:
+    def route(self, path: str, handler: Callable) -> Route:
         async def endpoint(request: Request) -> Response:
-            try:
-                return _json(await handler(request))
-            except HTTPError as exc:
-                return _json(error_body(exc.status, exc.message), exc.status)
-            except InvalidInput as exc:
-                return _json(error_body(400, str(exc)), 400)
-            except NotFound:
-                return _json(error_body(404, NO_TRACES_FOUND), 404)
-            except StoreError as exc:
-                return _json(error_body(503, str(exc)), 503)
-            except SpanhouseError as exc:
-                log.exception("api_v3: %s", exc)
-                return _json(error_body(500, str(exc)), 500)
-            except Exception:  # noqa: BLE001 - never leak a traceback to the client
-                log.exception("api_v3: unexpected error on %s", request.url.path)
-                return _json(error_body(500, "internal error"), 500)
+            return _json(await handler(request))
+
         endpoint.__name__ = handler.__name__
-        return endpoint
+        return BOUNDARY.route(path, endpoint)
 
     @staticmethod
     def _result(traces: list) -> dict:
         traces = [t for t in traces if t]
         if not traces:
-            raise HTTPError(404, NO_TRACES_FOUND)
+            raise NotFound(NO_TRACES_FOUND)
         return {"result": traces_data(traces)}
 
     async def get_trace(self, request: Request) -> dict:
@@ -279,14 +261,10 @@ class _Gateway:
 
     async def operations(self, request: Request) -> dict:
         params = Params(request.query_params)
-        service = params.get("service")
-        try:
-            check_text("service", service)
-            kind_value, kind_param = get_param(params, SPAN_KIND)
-            span_kind = parse_span_kind(kind_value, kind_param)
-        except InvalidInput as exc:
-            raise HTTPError(400, str(exc)) from None
-        operations = await run_in_threadpool(self.query.operations, service or None, span_kind)
+        service = check_name("service", params.get("service"))
+        kind_value, kind_param = get_param(params, SPAN_KIND)
+        span_kind = parse_span_kind(kind_value, kind_param)
+        operations = await run_in_threadpool(self.query.operations, service, span_kind)
         out = []
         for op in operations or []:
             item: dict = {}
@@ -301,9 +279,9 @@ def routes(query: QueryAPI) -> list[Route]:
     """api_v3's HTTP routes over ``query`` (mount at the app's root)."""
     g = _Gateway(query)
     return [
-        Route("/api/v3/services", g.wrap(g.services), methods=["GET"]),
-        Route("/api/v3/operations", g.wrap(g.operations), methods=["GET"]),
-        Route("/api/v3/traces", g.wrap(g.find_traces), methods=["GET"]),
-        Route("/api/v3/traces/{trace_id}", g.wrap(g.get_trace), methods=["GET"]),
-        Route("/api/v3/trace-summaries", g.wrap(g.find_trace_summaries), methods=["GET"]),
+        g.route("/api/v3/services", g.services),
+        g.route("/api/v3/operations", g.operations),
+        g.route("/api/v3/traces", g.find_traces),
+        g.route("/api/v3/traces/{trace_id}", g.get_trace),
+        g.route("/api/v3/trace-summaries", g.find_trace_summaries),
     ]

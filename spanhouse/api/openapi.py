@@ -8,13 +8,18 @@ from __future__ import annotations
 
 import copy
 
+from spanhouse.api.freetext import MAX_NAME, MAX_VALUE
 from spanhouse.query.model import MAX_LIMIT, SORTS, STATUSES
 
 _TIME = ("An RFC 3339 time (2026-11-24T10:31:00Z, offsets allowed; without an offset: the "
          "server's local time), HH:MM (today, the server's local time), a relative time "
          "(10m ago) or now.")
 _DURATION = "A Go duration: 250ms, 15m, 1h30m."
-_TEXT = "At most 1024 characters; quotes and control characters are refused (400)."
+# the free-text policy of every query API (spanhouse.api.freetext)
+_NAME = f"At most {MAX_NAME} characters, no control characters."
+_VALUE = f"At most {MAX_VALUE} characters, no NUL; may span lines."
+_BOUND = ("Quotes and SQL keywords are plain text (every value is bound, never spliced into "
+          "SQL); text breaking these rules is a 400.")
 
 
 def _param(name: str, description: str, schema: dict | None = None, required: bool = False,
@@ -30,14 +35,14 @@ _WINDOW = [
            example="2026-11-24T10:00:00Z"),
     _param("end", f"End of the window (default now). {_TIME}", example="2026-11-24T11:00:00Z"),
 ]
-_SERVICE = _param("service", f"Only traces with a span of this service. {_TEXT}",
+_SERVICE = _param("service", f"Only traces with a span of this service. {_NAME} {_BOUND}",
                   example="checkout")
-_OPERATION = _param("operation", f"Only traces with a span of this name. {_TEXT}",
+_OPERATION = _param("operation", f"Only traces with a span of this name. {_NAME} {_BOUND}",
                     example="POST /orders")
 _ATTR = _param(
     "attr", "A span (or resource) attribute filter, repeatable (ANDed): `key=value` (equals), "
-    "`key` (present) or `key~regex` (RE2). Keys may not hold spaces, quotes, `=` or `~`. "
-    + _TEXT, {"type": "array", "items": {"type": "string"}}, style="form", explode=True,
+    "`key` (present) or `key~regex` (RE2). The key (up to the first `=` or `~`) is not empty: "
+    f"{_NAME} The value: {_VALUE} {_BOUND}", {"type": "array", "items": {"type": "string"}}, style="form", explode=True,
     example=["http.response.status_code=500"])
 _LIMIT = _param("limit", f"At most this many results (default 20, at most {MAX_LIMIT}).",
                 {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 20})
@@ -167,8 +172,10 @@ _PATHS = {
                        "started within `at` ± `window`, nearest to `at` first.",
         "operationId": "find",
         "parameters": [
-            _param("key", "The attribute key.", required=True, example="user.id"),
-            _param("value", f"The attribute value. {_TEXT}", required=True, example="u-42"),
+            _param("key", f"The attribute key (not empty). {_NAME} {_BOUND}", required=True,
+                   example="user.id"),
+            _param("value", f"The attribute value. {_VALUE} {_BOUND}", required=True,
+                   example="u-42"),
             _param("at", f"Around this time (default now). {_TIME}", example="10:31"),
             _param("window", f"How far either side of `at` (default 15m). {_DURATION}",
                    example="15m"),

@@ -8,29 +8,23 @@ an endpoint (``spanhouse.analysis.bottleneck``).
   (default 2000): ``data`` is ``EndpointBottlenecks.to_json()``. ``endpoint`` splits at its
   first space: the service, then the operation (root span name).
 
-Same conventions as ``spanhouse.api.v1``: ``{"data": ..., "query": {effective parameters}}``,
-errors ``{"error": {"status", "message"}}`` (400 bad or unknown parameter, 404 unknown trace,
-503 store failure); the analyses run on the thread pool. Mount these routes before
+Same conventions as ``spanhouse.api.v1`` (``v1_http``, ``v1_params``): ``{"data": ...,
+"query": {effective parameters}}``, errors ``{"error": {"status", "message"}}`` (400 bad or
+unknown parameter, 404 unknown trace, 503 store failure); the analyses run on the thread pool. Mount these routes before
 ``v1.routes`` (whose last route answers 404 for every other ``/api/v1/...`` path).
 """
 
 from __future__ import annotations
 
-import datetime as _dt
-import logging
-import re
-from typing import Any, Awaitable, Callable
-
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
 from starlette.routing import Route
 
 from spanhouse.analysis import bottleneck
-from spanhouse.api.v1 import (PREFIX, Params, check_text, json_route, parse_trace_id, window,
-                              window_echo)
+from spanhouse.api.params import Params
+from spanhouse.api.v1_http import PREFIX, json_route
+from spanhouse.api.v1_params import (Clock, local_now, name_param, parse_count, parse_trace_id,
+                                     window, window_echo)
 from spanhouse.errors import InvalidInput
-
-log = logging.getLogger(__name__)
 
 TRACE_PATH = f"{PREFIX}/bottleneck/{{trace_id}}"
 ENDPOINT_PATH = f"{PREFIX}/bottleneck"
@@ -38,17 +32,13 @@ PARAMETERS: dict[str, tuple[str, ...]] = {
     TRACE_PATH: (),
     ENDPOINT_PATH: ("endpoint", "service", "operation", "since", "start", "end", "max_traces"),
 }
-_COUNT = re.compile(r"^\d{1,9}$")
-
-Clock = Callable[[], _dt.datetime]
-Handler = Callable[[Request, Params], Awaitable[tuple[Any, dict]]]
 
 
 def parse_endpoint(params: Params) -> tuple[str, str]:
     """(service, operation) from ``endpoint=SERVICE OPERATION`` or ``service``+``operation``."""
-    endpoint = check_text("endpoint", params.get("endpoint"))
-    service = check_text("service", params.get("service"))
-    operation = check_text("operation", params.get("operation"))
+    endpoint = name_param(params, "endpoint")
+    service = name_param(params, "service")
+    operation = name_param(params, "operation")
     if endpoint is not None:
         if service is not None or operation is not None:
             raise InvalidInput("give either endpoint or service and operation, not both")
@@ -64,22 +54,10 @@ def parse_endpoint(params: Params) -> tuple[str, str]:
     return service, operation
 
 
-def parse_max_traces(text: str | None) -> int:
-    if text is None:
-        return bottleneck.DEFAULT_MAX_TRACES
-    if not _COUNT.match(text) or not 1 <= int(text) <= bottleneck.MAX_TRACES:
-        raise InvalidInput(f"max_traces: expected a whole number from 1 to {bottleneck.MAX_TRACES}")
-    return int(text)
-
-
-def _endpoint(path: str, handler: Handler) -> Route:
-    return json_route(path, PARAMETERS[path], handler)
-
-
 def routes(store, clock: Clock | None = None) -> list[Route]:
     """The two bottleneck routes over ``store`` (an ``AnalysisStore``); ``clock`` (an aware
     ``datetime`` factory; default: local now) fixes "now" for tests."""
-    now: Clock = clock or (lambda: _dt.datetime.now().astimezone())
+    now: Clock = clock or local_now
 
     async def trace(request, params):
         trace_id = parse_trace_id(request.path_params["trace_id"])
@@ -89,10 +67,12 @@ def routes(store, clock: Clock | None = None) -> list[Route]:
     async def endpoint(request, params):
         service, operation = parse_endpoint(params)
         start_ns, end_ns = window(params, now)
-        max_traces = parse_max_traces(params.get("max_traces"))
+        max_traces = parse_count("max_traces", params.get("max_traces"),
+                                 bottleneck.DEFAULT_MAX_TRACES, bottleneck.MAX_TRACES)
         result = await run_in_threadpool(bottleneck.endpoint_bottlenecks, store, service,
                                          operation, start_ns, end_ns, max_traces)
         return result.to_json(), {**window_echo(params, start_ns, end_ns), "service": service,
                                   "operation": operation, "max_traces": max_traces}
 
-    return [_endpoint(TRACE_PATH, trace), _endpoint(ENDPOINT_PATH, endpoint)]
+    return [json_route(TRACE_PATH, PARAMETERS[TRACE_PATH], trace),
+            json_route(ENDPOINT_PATH, PARAMETERS[ENDPOINT_PATH], endpoint)]

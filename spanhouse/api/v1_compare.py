@@ -13,9 +13,6 @@ parameter, 503 when the store fails.
 
 from __future__ import annotations
 
-import datetime as _dt
-import logging
-import re
 from typing import Callable
 
 from starlette.concurrency import run_in_threadpool
@@ -23,30 +20,20 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from spanhouse.analysis.compare import DEFAULT_LIMIT, MAX_LIMIT, compare, parse_where
-from spanhouse.api.v1 import PREFIX, Params, check_text, json_route, window, window_echo
+from spanhouse.api.params import Params
+from spanhouse.api.v1_http import PREFIX, json_route
+from spanhouse.api.v1_params import (Clock, local_now, name_param, parse_count, window,
+                                     window_echo)
 from spanhouse.errors import InvalidInput
-
-log = logging.getLogger(__name__)
 
 PATH = f"{PREFIX}/compare"
 PARAMETERS: tuple[str, ...] = ("where", "since", "start", "end", "service", "operation", "limit")
-_LIMIT = re.compile(r"^\d{1,9}$")
-
-Clock = Callable[[], _dt.datetime]
-
-
-def parse_limit(text: str | None) -> int:
-    if text is None:
-        return DEFAULT_LIMIT
-    if not _LIMIT.match(text) or not 1 <= int(text) <= MAX_LIMIT:
-        raise InvalidInput(f"limit: expected a whole number from 1 to {MAX_LIMIT}")
-    return int(text)
 
 
 def routes(store, clock: Clock | None = None, compare_fn: Callable | None = None) -> list[Route]:
     """The compare route over ``store`` (an ``AnalysisStore``). ``clock`` (an aware datetime
     factory) fixes "now" and ``compare_fn`` replaces ``compare`` (tests)."""
-    now: Clock = clock or (lambda: _dt.datetime.now().astimezone())
+    now: Clock = clock or local_now
     run_compare = compare_fn or compare
 
     async def handler(request: Request, params: Params):
@@ -55,9 +42,9 @@ def routes(store, clock: Clock | None = None, compare_fn: Callable | None = None
             raise InvalidInput("where: required, e.g. where=duration>p95 (or duration>1.5s, error)")
         selection = parse_where(where)
         start_ns, end_ns = window(params, now)
-        service = check_text("service", params.get("service"))
-        operation = check_text("operation", params.get("operation"))
-        limit = parse_limit(params.get("limit"))
+        service = name_param(params, "service")
+        operation = name_param(params, "operation")
+        limit = parse_count("limit", params.get("limit"), DEFAULT_LIMIT, MAX_LIMIT)
         result = await run_in_threadpool(run_compare, store, selection, start_ns, end_ns,
                                          service=service, operation=operation, limit=limit)
         return result.to_json(), {"where": selection.text, **window_echo(params, start_ns, end_ns),

@@ -11,9 +11,6 @@ fails.
 from __future__ import annotations
 
 from dataclasses import replace
-
-import datetime as _dt
-import logging
 from typing import Callable
 
 from starlette.concurrency import run_in_threadpool
@@ -23,20 +20,21 @@ from starlette.routing import Route
 from spanhouse.analysis.doctor import (DEFAULT_BUSINESS_KEYS, MAX_BUSINESS_KEYS, DoctorOptions,
                                        run_doctor)
 from spanhouse.analysis.store import AnalysisStore
-from spanhouse.api.v1 import DEFAULT_SINCE, PREFIX, check_key, json_route, window_echo
+from spanhouse.api.params import Params
+from spanhouse.api.v1_http import PREFIX, json_route
+from spanhouse.api.v1_params import Clock, check_key, local_now, window, window_echo
 from spanhouse.errors import InvalidInput
-from spanhouse.timeparse import parse_duration, resolve_window
-
-log = logging.getLogger(__name__)
+from spanhouse.timeparse import parse_duration
 
 PATH = f"{PREFIX}/doctor"
 PARAMETERS = ("since", "start", "end", "key", "settle")
 REPEATABLE = frozenset({"key"})
 
-Clock = Callable[[], _dt.datetime]
-
 
 def parse_keys(values: list[str]) -> tuple[str, ...]:
+    """The business keys, each an attribute key under the free-text policy of every query API;
+    what the doctor further asks of a business key (no spaces or quotes: a typing mistake) it
+    checks itself, and its ``InvalidInput`` is a 400 as well."""
     if not values:
         return DEFAULT_BUSINESS_KEYS
     if len(values) > MAX_BUSINESS_KEYS:
@@ -48,13 +46,12 @@ def routes(store: AnalysisStore, clock: Clock | None = None,
            runner: Callable | None = None) -> list[Route]:
     """``GET /api/v1/doctor`` over ``store``. ``clock`` (an aware ``datetime`` factory) fixes
     "now" for tests; ``runner`` replaces ``run_doctor`` (tests)."""
-    now: Clock = clock or (lambda: _dt.datetime.now().astimezone())
+    now: Clock = clock or local_now
     doctor = runner or run_doctor
 
-    async def handler(request: Request, params) -> tuple[dict, dict]:
-        start_ns, end_ns = resolve_window(params.get("since"), params.get("start"),
-                                          params.get("end"), now=now(), default_since=DEFAULT_SINCE)
-        keys = parse_keys(params.all("key"))
+    async def handler(request: Request, params: Params) -> tuple[dict, dict]:
+        start_ns, end_ns = window(params, now)
+        keys = parse_keys(params.get_all("key"))
         options = DoctorOptions(business_keys=keys)
         settle = params.get("settle")
         if settle is not None:  # how old a span must be before a missing relative counts

@@ -2,25 +2,26 @@
 
 ``parse_collector(doc)`` checks what every collector config must get right before any
 component is built: known top-level sections, component ids (``type`` or ``type/name``) of
-known types, and a ``service.pipelines.traces`` whose every entry is defined. Each component's
-own fields are checked by its factory (``spanhouse.config.registry``).
+known types (``spanhouse.components``), a ``service.pipelines.traces`` whose every entry is
+defined, and the receivers' settings (where they listen). Each processor's and exporter's own
+fields are checked by its factory when the pipeline is built (``CollectorConfig.build``); the
+parsed config keeps its document, so those errors are located in the file the same way.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Any
 
+from spanhouse.component import BuildContext, Factory
 from spanhouse.config.document import ConfigDocument
 from spanhouse.config.section import Section, suggest
 from spanhouse.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
-RECEIVER_TYPES = ("otlp", "zipkin")
-PROCESSOR_TYPES = ("batch", "memory_limiter", "probabilistic_sampler", "tail_sampling")
-EXPORTER_TYPES = ("clickhouse", "otlp", "otlphttp", "debug")
-KINDS = {"receivers": RECEIVER_TYPES, "processors": PROCESSOR_TYPES, "exporters": EXPORTER_TYPES}
+KINDS = {"receivers": "receiver", "processors": "processor", "exporters": "exporter"}
 TOP_LEVEL = ("receivers", "processors", "exporters", "service", "extensions", "connectors")
 
 
@@ -30,6 +31,7 @@ class Component:
     type: str        # "tail_sampling"
     key: str         # dotted path in the document: "processors.tail_sampling/seed"
     settings: dict
+    factory: Factory  # its type's, from spanhouse.components
 
     def section(self) -> Section:
         return Section(self.settings, self.key)
@@ -46,11 +48,35 @@ class ReceiverEndpoints:
 
 @dataclass(frozen=True)
 class CollectorConfig:
-    path: str
+    document: ConfigDocument
     receivers: tuple[Component, ...]
     processors: tuple[Component, ...]
     exporters: tuple[Component, ...]
-    endpoints: ReceiverEndpoints = field(default_factory=ReceiverEndpoints)
+    # What each receiver's factory read from its settings (where it listens), in order.
+    receiver_settings: tuple[Any, ...] = ()
+
+    @property
+    def path(self) -> str:
+        return self.document.path
+
+    @property
+    def endpoints(self) -> ReceiverEndpoints:
+        """The listeners the server starts, one per protocol (when several receivers set one,
+        the last one's wins)."""
+        values: dict = {}
+        for settings in self.receiver_settings:
+            for name in ("grpc", "http", "zipkin", "max_request_bytes"):
+                if getattr(settings, name, None):
+                    values[name] = getattr(settings, name)
+        return ReceiverEndpoints(**values)
+
+    def build(self, component: Component, context: BuildContext) -> Any:
+        """``component`` made by its factory (settings checked, nothing started); a
+        ``ConfigError`` comes out located in the file (``FILE:LINE: KEY: problem``)."""
+        try:
+            return component.factory.create(component.id, component.section(), context)
+        except ConfigError as exc:
+            raise self.document.locate(exc) from None
 
 
 def pipeline_example(doc: dict) -> str:
@@ -74,6 +100,11 @@ def parse_collector(doc: ConfigDocument) -> CollectorConfig:
 
 
 def _parse(doc: ConfigDocument) -> CollectorConfig:
+    # The component modules (grpc, httpx, numpy...) load when a config is read, not with every
+    # CLI command.
+    from spanhouse.components import factory, types
+    from spanhouse.telemetry import Telemetry
+
     data = doc.data
     for name in data:
         if name not in TOP_LEVEL:
@@ -83,21 +114,22 @@ def _parse(doc: ConfigDocument) -> CollectorConfig:
         log.warning("%s: extensions and connectors are not used by Spanhouse; ignored", doc.path)
 
     defined: dict[str, dict[str, Component]] = {}
-    for kind, types in KINDS.items():
-        section = Section(data.get(kind), kind)
-        defined[kind] = {}
+    for section_name, kind in KINDS.items():
+        known = types(kind)
+        section = Section(data.get(section_name), section_name)
+        defined[section_name] = {}
         for component_id, settings in section.data.items():
             component_id = str(component_id)
+            key = f"{section_name}.{component_id}"
             ctype = component_id.split("/", 1)[0]
-            if ctype not in types:
+            if ctype not in known:
                 raise ConfigError(
-                    f"unknown {kind[:-1]} type {ctype!r}{suggest(ctype, types)}; "
-                    f"Spanhouse has: {', '.join(types)}", f"{kind}.{component_id}")
+                    f"unknown {kind} type {ctype!r}{suggest(ctype, known)}; "
+                    f"Spanhouse has: {', '.join(known)}", key)
             if settings is not None and not isinstance(settings, dict):
-                raise ConfigError("expected a mapping of settings (or nothing for the defaults)",
-                                  f"{kind}.{component_id}")
-            defined[kind][component_id] = Component(component_id, ctype, f"{kind}.{component_id}",
-                                                    settings or {})
+                raise ConfigError("expected a mapping of settings (or nothing for the defaults)", key)
+            defined[section_name][component_id] = Component(
+                component_id, ctype, key, settings or {}, factory(kind, ctype))
 
     service = Section(data.get("service"), "service")
     pipelines = service.data.get("pipelines")
@@ -118,8 +150,7 @@ def _parse(doc: ConfigDocument) -> CollectorConfig:
 
     chosen: dict[str, tuple[Component, ...]] = {}
     for kind in KINDS:
-        names = traces.strings(kind, [] if kind == "processors" else None) if kind == "processors" \
-            else traces.strings(kind)
+        names = traces.strings(kind, []) if kind == "processors" else traces.strings(kind)
         if kind != "processors" and not names:
             raise ConfigError(f"the traces pipeline needs at least one of {kind}", traces.key_of(kind))
         if len(set(names)) != len(names):
@@ -138,40 +169,8 @@ def _parse(doc: ConfigDocument) -> CollectorConfig:
     if len(clickhouse) > 1:
         raise ConfigError("one clickhouse exporter per pipeline: it is the store the queries read",
                           traces.key_of("exporters"))
-    return CollectorConfig(doc.path, chosen["receivers"], chosen["processors"], chosen["exporters"],
-                           _endpoints(chosen["receivers"]))
-
-
-def _endpoints(receivers: tuple[Component, ...]) -> ReceiverEndpoints:
-    grpc = http = zipkin = None
-    max_bytes = None
-    for component in receivers:
-        section = component.section()
-        if component.type == "otlp":
-            protocols = section.allow("protocols").section("protocols").allow("grpc", "http")
-            if not protocols.data:
-                raise ConfigError("the otlp receiver needs protocols: grpc and/or http",
-                                  protocols.key)
-            if protocols.has("grpc"):
-                g = protocols.section("grpc").allow(
-                    "endpoint", "transport", "max_recv_msg_size_mib", "max_concurrent_streams",
-                    "read_buffer_size", "write_buffer_size", "keepalive", "include_metadata")
-                grpc = g.string("endpoint", "0.0.0.0:4317")
-                g.string("transport", "tcp", choices=["tcp"])
-                mib = g.integer("max_recv_msg_size_mib", 0, minimum=0)
-                if mib:
-                    max_bytes = mib * 1024 * 1024
-            if protocols.has("http"):
-                h = protocols.section("http").allow(
-                    "endpoint", "max_request_body_size", "traces_url_path", "cors",
-                    "include_metadata", "compression_algorithms")
-                http = h.string("endpoint", "0.0.0.0:4318")
-                h.string("traces_url_path", "/v1/traces", choices=["/v1/traces"])
-                size = h.integer("max_request_body_size", 0, minimum=0)
-                if size:
-                    max_bytes = size
-        elif component.type == "zipkin":
-            z = section.allow("endpoint", "parse_string_tags")
-            zipkin = z.string("endpoint", "0.0.0.0:9411")
-            z.boolean("parse_string_tags", False)
-    return ReceiverEndpoints(grpc, http, zipkin, max_bytes)
+    # Receivers record nothing while their settings are read: a throwaway Telemetry.
+    context = BuildContext(Telemetry())
+    receivers = tuple(c.factory.create(c.id, c.section(), context) for c in chosen["receivers"])
+    return CollectorConfig(doc, chosen["receivers"], chosen["processors"], chosen["exporters"],
+                           receivers)

@@ -1,7 +1,9 @@
 """A loaded config file: its data, and the line of every key, for one-line errors.
 
-``ConfigDocument.error(exc)`` turns a ``ConfigError`` that carries a dotted ``key`` into the
-message users see: ``FILE:LINE: KEY: problem; fix``.
+``ConfigDocument.locate(exc)`` turns a ``ConfigError`` that carries a dotted ``key`` into the
+message users see, ``FILE:LINE: KEY: problem; fix``, with ``path`` and ``line`` set on it.
+The parsed collector config keeps its document, so an error found later (when a component's
+factory reads its settings) is located the same way, without reading the file again.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from spanhouse.config.loader import substitute_env
+from spanhouse.config.env import substitute_env
 from spanhouse.errors import ConfigError
 
 
@@ -31,35 +33,38 @@ class ConfigDocument:
         return None
 
     def locate(self, exc: ConfigError) -> ConfigError:
-        """The same error, prefixed with the file, the line and the key."""
-        key = getattr(exc, "key", None)
+        """The same error, prefixed with the file, the line and the key (an error that is
+        located already comes back as it is)."""
+        if exc.path is not None:
+            return exc
+        key = exc.key
         line = self.line_of(key)
         where = f"{self.path}:{line}" if line else self.path
         text = f"{where}: {key}: {exc}" if key else f"{where}: {exc}"
-        located = ConfigError(text)
-        located.key = key
-        return located
+        return ConfigError(text, key, path=self.path, line=line)
 
 
 def load_document(path: str) -> ConfigDocument:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the config file: {exc.strerror}") from None
+        raise ConfigError(f"{path}: cannot read the config file: {exc.strerror}",
+                          path=path) from None
     text = substitute_env(text, path)
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else path
+        line = mark.line + 1 if mark else None
+        where = f"{path}:{line}" if line else path
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(f"{where}: invalid YAML: {problem}") from None
+        raise ConfigError(f"{where}: invalid YAML: {problem}", path=path, line=line) from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: the top level must be a mapping with receivers, processors, "
-                          "exporters and service")
+                          "exporters and service", path=path)
     lines: dict[str, int] = {}
     if node is not None:
         _index(node, "", lines)

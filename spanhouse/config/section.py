@@ -1,7 +1,7 @@
 """Typed, validated access to one mapping of a collector config (a component's settings).
 
 Every component reads its settings through a ``Section`` so that every mistake is reported
-the same way: a ``ConfigError`` carrying the full dotted key (the loader turns it into
+the same way: a ``ConfigError`` carrying the full dotted key (its document turns it into
 ``FILE:LINE: KEY: problem; fix``), with a "did you mean" for misspelled field names, as the
 collector's own config unmarshalling refuses unknown fields.
 """
@@ -11,8 +11,8 @@ from __future__ import annotations
 import difflib
 from typing import Any, Iterable
 
-from spanhouse.config.loader import parse_go_duration
 from spanhouse.errors import ConfigError
+from spanhouse.gotime import DurationError, parse_duration
 
 _MISSING = object()
 
@@ -129,7 +129,8 @@ class Section:
         return value
 
     def duration(self, name: str, default: Any = _MISSING, minimum: float | None = None) -> float:
-        """A Go duration string (``30s``, ``1m30s``, ``250ms``) in seconds."""
+        """A Go duration string (``30s``, ``1m30s``, ``250ms``, ``.5s``) in seconds, read with
+        Go's own grammar (``spanhouse.gotime``); never negative."""
         value = self._value(name, default)
         if value is default and default is not _MISSING:
             return value
@@ -137,9 +138,12 @@ class Section:
             raise ConfigError(f"expected a duration such as 30s or 250ms, got {_describe(value)}",
                               self.key_of(name))
         try:
-            seconds = parse_go_duration(value)
-        except ValueError as exc:
-            raise ConfigError(str(exc), self.key_of(name)) from None
+            seconds = parse_duration(value.strip())
+        except DurationError:
+            seconds = None
+        if seconds is None or seconds < 0:
+            raise ConfigError(f"{value!r} is not a duration like 72h, 30s or 250ms",
+                              self.key_of(name))
         self._range(name, seconds, minimum, None)
         return seconds
 

@@ -3,15 +3,12 @@ the default (DESIGN.md, "Ports and flags")."""
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, replace
-
-from urllib.parse import quote
 
 from spanhouse.config.collector import CollectorConfig, parse_collector
 from spanhouse.config.document import load_document
-from spanhouse.config.section import Section
 from spanhouse.errors import ConfigError
+from spanhouse.exporters.clickhouse import parse_store_settings
 
 MIB = 1024 * 1024
 
@@ -55,13 +52,6 @@ class ServeSettings:
         return replace(self, **{k: v for k, v in overrides.items() if v is not None})
 
 
-CLICKHOUSE_FIELDS = (
-    "endpoint", "database", "traces_table_name", "ttl", "create_schema", "username", "password",
-    "timeout", "table_engine", "cluster_name", "async_insert", "compress", "connection_params",
-    "logs_table_name", "metrics_tables", "metrics_table_name", "sending_queue", "retry_on_failure",
-)
-
-
 def settings_from_config(path: str) -> ServeSettings:
     """Read a collector YAML file: check its structure and pipeline, and take what ``serve``
     needs (the receivers' endpoints and the ``clickhouse`` exporter, which is the store)."""
@@ -76,43 +66,7 @@ def settings_from_config(path: str) -> ServeSettings:
     store = next((c for c in collector.exporters if c.type == "clickhouse"), None)
     if store is not None:
         try:
-            values.update(_store_settings(store.section()))
+            values.update(parse_store_settings(store.section()))
         except ConfigError as exc:
             raise doc.locate(exc) from None
     return ServeSettings(**values)
-
-
-def _store_settings(s: Section) -> dict:
-    s.allow(*CLICKHOUSE_FIELDS)
-    values: dict = {}
-    endpoint = s.string("endpoint", "")
-    if endpoint:
-        if not endpoint.startswith(("chdb://", "http://", "https://")):
-            raise ConfigError(f"{endpoint!r} is not supported; use chdb://PATH (embedded) or "
-                              "http(s)://host:8123", s.key_of("endpoint"))
-        user, password = s.string("username", ""), s.string("password", "")
-        if user and endpoint.startswith("http") and "@" not in endpoint:
-            scheme, rest = endpoint.split("://", 1)
-            credentials = f"{quote(user)}:{quote(password)}" if password else quote(user)
-            endpoint = f"{scheme}://{credentials}@{rest}"
-        values["store_endpoint"] = endpoint
-    values["database"] = s.string("database", "default")
-    values["table"] = s.string("traces_table_name", "otel_traces")
-    ttl = s.raw("ttl")
-    if ttl not in (None, "", 0):
-        values["ttl_days"] = math.ceil(s.duration("ttl") / 86400)
-    values["create_schema"] = s.boolean("create_schema", True)
-    values["table_engine"] = s.string("table_engine", "MergeTree()") if not isinstance(
-        s.raw("table_engine"), dict) else _engine(s.section("table_engine"))
-    if s.string("cluster_name", ""):
-        raise ConfigError("ON CLUSTER schemas are not created by Spanhouse yet; create the tables "
-                          "with the collector's DDL and set create_schema: false",
-                          s.key_of("cluster_name"))
-    return values
-
-
-def _engine(s: Section) -> str:
-    s.allow("name", "params")
-    name = s.string("name", "MergeTree")
-    params = s.string("params", "")
-    return f"{name}({params})"

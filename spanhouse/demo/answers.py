@@ -1,7 +1,8 @@
-"""The demo's answers, asked of the running server's ``/api/v1`` and printed with the CLI's own
-printers: the slowest traces, errors by service, one user's request found by ``user.id`` at a
-time, the bottleneck of the slowest product page (drawn as the seed draws it) and the trace
-doctor's findings."""
+"""The demo's answers, asked of the running server's ``/api/v1`` with the CLI's client and
+printed with the CLI's own renderers: the slowest traces, errors by service, one user's request
+found by ``user.id`` at a time, the bottleneck of the slowest product page (drawn as the seed
+draws it) and the trace doctor's findings. A failed answer is reported (the CLI's one line on
+stderr) and skipped."""
 
 from __future__ import annotations
 
@@ -10,10 +11,13 @@ from dataclasses import dataclass
 
 import httpx
 
-from spanhouse import cli_analysis_bottleneck as bottleneck_cli
-from spanhouse import cli_analysis_doctor as doctor_cli
-from spanhouse import cli_query
+from spanhouse.cli.bottleneck import hop_label, trace_lines
+from spanhouse.cli.client import fetch
+from spanhouse.cli.command import report
+from spanhouse.cli.doctor import print_report
+from spanhouse.cli.render import format_ms, local_time, print_errors, print_summaries, span_of
 from spanhouse.demo.traffic import Visit
+from spanhouse.errors import SpanhouseError
 
 
 @dataclass(frozen=True)
@@ -27,32 +31,33 @@ def section(console, title: str) -> None:
     console.rule(f"[bold]{title}[/bold]", align="left")
 
 
-def _fetch(server: str, path: str, params: list[tuple[str, str]]) -> dict | None:
-    """``cli_query.fetch``, which exits on failure: a failed answer is reported and skipped."""
+def _ask(server: str, path: str, params: list[tuple[str, str]]) -> dict | None:
+    """The API's answer, or None when it failed (reported as the CLI reports it)."""
     try:
-        return cli_query.fetch(server, path, params)
-    except SystemExit:
+        return fetch(server, path, params)
+    except SpanhouseError as exc:
+        report(exc)
         return None
 
 
 def slowest(console, server: str, since: str) -> list[dict]:
     section(console, "1. The slowest traces of the run")
     console.print(f"[dim]$ spanhouse slowest --since {since}[/dim]")
-    answer = _fetch(server, "/api/v1/slowest", [("since", since), ("limit", "8")])
+    answer = _ask(server, "/api/v1/slowest", [("since", since), ("limit", "8")])
     if answer is None:
         return []
-    cli_query._print_summaries(answer["data"], f"Slowest traces, {cli_query._span_of(answer['query'])}",
-                               f"No traces {cli_query._span_of(answer['query'])}.")
+    print_summaries(answer["data"], f"Slowest traces, {span_of(answer['query'])}",
+                    f"No traces {span_of(answer['query'])}.")
     return answer["data"]
 
 
 def errors(console, server: str, since: str) -> list[dict]:
     section(console, "2. Traces with errors, grouped by service")
     console.print(f"[dim]$ spanhouse errors --since {since}[/dim]")
-    answer = _fetch(server, "/api/v1/errors", [("since", since)])
+    answer = _ask(server, "/api/v1/errors", [("since", since)])
     if answer is None:
         return []
-    cli_query._print_errors(answer["data"], answer["query"])
+    print_errors(answer["data"], answer["query"])
     origins = [row["service"] for row in answer["data"] if row["role"] in ("origin", "both")]
     if origins:
         console.print(f"Errors start in: [bold red]{', '.join(origins)}[/bold red] "
@@ -68,7 +73,7 @@ def find_user(console, server: str, candidates: list[Visit]) -> Found | None:
     section(console, "3. One user's request, found by user.id at a time")
     for visit in candidates[:5]:
         at = _dt.datetime.fromtimestamp(visit.at, _dt.timezone.utc).isoformat()
-        answer = _fetch(server, "/api/v1/find", [("key", "user.id"), ("value", visit.user_id),
+        answer = _ask(server, "/api/v1/find", [("key", "user.id"), ("value", visit.user_id),
                                                  ("at", at), ("window", "1m")])
         if answer is None or not answer["data"]:
             continue
@@ -79,9 +84,9 @@ def find_user(console, server: str, candidates: list[Visit]) -> Found | None:
         console.print(f"[dim]$ spanhouse find user.id={visit.user_id} --at "
                       f"{_local_hms(visit.at)} --window 1m[/dim]")
         query = answer["query"]
-        cli_query._print_summaries(
+        print_summaries(
             answer["data"],
-            f"Traces with user.id={visit.user_id} within 1m of {cli_query._local(query['at'])}",
+            f"Traces with user.id={visit.user_id} within 1m of {local_time(query['at'])}",
             "No traces.")
         return Found(visit, [row["trace_id"] for row in answer["data"]])
     console.print("No remembered request of a user was kept by the sampler yet.")
@@ -102,7 +107,7 @@ def _drawn_hops(data: dict) -> list[tuple[str, float, bool]]:
                                                                 found.get("operation"))
         if hop.get("db_system") and not is_bottleneck and hop["time_ms"] < 0.005 * total:
             continue  # e.g. the pool opening a connection
-        label = bottleneck_cli.hop_label(hop, False)
+        label = hop_label(hop, False)
         if label in index:
             drawn[index[label]][1] += hop["time_ms"]
             drawn[index[label]][2] |= is_bottleneck
@@ -119,7 +124,7 @@ def seed_drawing(data: dict) -> list[str]:
     if not hops:
         return []
     cells = [("User Request", "", False)] + [
-        (label, bottleneck_cli.format_ms(ms), flag) for label, ms, flag in hops] + [
+        (label, format_ms(ms, compact=True), flag) for label, ms, flag in hops] + [
         ("Response", "", False)]
     names, times, caret = "", "", ""
     for i, (label, time_text, flag) in enumerate(cells):
@@ -140,21 +145,21 @@ def seed_drawing(data: dict) -> list[str]:
 
 def bottleneck(console, server: str, since: str) -> dict | None:
     section(console, "4. The slowest product page: this is your bottleneck")
-    answer = _fetch(server, "/api/v1/slowest", [("since", since), ("service", "api-gateway"),
+    answer = _ask(server, "/api/v1/slowest", [("since", since), ("service", "api-gateway"),
                                                  ("operation", "GET /products"), ("limit", "1")])
     if not answer or not answer["data"]:
         console.print("No product page request was kept by the sampler yet.")
         return None
     trace_id = answer["data"][0]["trace_id"]
     console.print(f"[dim]$ spanhouse bottleneck {trace_id}[/dim]")
-    result = _fetch(server, f"/api/v1/bottleneck/{trace_id}", [])
+    result = _ask(server, f"/api/v1/bottleneck/{trace_id}", [])
     if result is None:
         return None
     data = result["data"]
     for line in seed_drawing(data):
         console.print(line, markup=False, highlight=False)
     console.print()
-    for line in bottleneck_cli.trace_lines(data):
+    for line in trace_lines(data):
         console.print(line, markup=False, highlight=False)
     return data
 
@@ -178,10 +183,10 @@ def doctor(console, server: str, since: str, settle: str | None, again: bool = F
     if settle is not None:
         params.append(("settle", settle))
     console.print(f"[dim]$ spanhouse doctor --since {since}[/dim]")
-    answer = _fetch(server, "/api/v1/doctor", params)
+    answer = _ask(server, "/api/v1/doctor", params)
     if answer is None:
         return None
-    doctor_cli.print_report(answer["data"], answer["query"])
+    print_report(answer["data"], answer["query"])
     if settle is None and not again:
         console.print("[dim]The doctor judges a call's missing child only once the call is two "
                       "minutes old; broken calls of this run show up then (the demo asks "

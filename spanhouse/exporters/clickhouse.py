@@ -22,19 +22,28 @@ tells the log what is not stored yet; on shutdown the writer stops at the deadli
 it has not stored stays in the log for the next start. Thread-safety: ``export``, ``flush``,
 ``held_seq`` and ``shutdown`` may be called from any thread; the writer is confined to the
 writer thread.
+
+As a component (``FACTORY``): the exporter's section says which store the server opens
+(``parse_store_settings``, read into ``ServeSettings``, because the queries read that store too);
+building the component hands over the server's store exporter (``BuildContext.store``).
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import time
-from typing import Callable, Protocol
+from typing import Callable
+from urllib.parse import quote
 
-from spanhouse.errors import StoreError
+from spanhouse.component import BuildContext, Exporter, Factory
+from spanhouse.config.section import Section
+from spanhouse.errors import ConfigError, StoreError
 from spanhouse.exporters.sending_queue import RetryPolicy, SendingQueue
 from spanhouse.model.batch import SpanBatch
 from spanhouse.store.failures import TransientStoreError
 from spanhouse.store.isolate import write_isolating
+from spanhouse.store.tracestore import Writer
 from spanhouse.telemetry import Telemetry
 
 log = logging.getLogger(__name__)
@@ -42,17 +51,12 @@ log = logging.getLogger(__name__)
 TRUST_REFUSALS_AFTER = 5
 
 
-class BatchWriter(Protocol):
-    def write(self, batch: SpanBatch) -> int: ...
-    def close(self) -> None: ...
-
-
 class StoreExporter:
     name = "clickhouse"
 
     def __init__(
         self,
-        open_writer: Callable[[], BatchWriter],
+        open_writer: Callable[[], Writer],
         telemetry: Telemetry,
         max_queue_spans: int = 200_000,
         max_insert_spans: int = 100_000,
@@ -62,7 +66,7 @@ class StoreExporter:
         backoff_max_s: float = 5.0,
     ):
         self._open_writer = open_writer
-        self._writer: BatchWriter | None = None  # confined to the writer thread
+        self._writer: Writer | None = None  # confined to the writer thread
         self._telemetry = telemetry
         self._dead_letter = dead_letter
         self.max_queue_spans = max_queue_spans
@@ -190,3 +194,57 @@ def _halves(batch: SpanBatch) -> list[SpanBatch]:
         part.insert_token = f"{batch.insert_token}/{i}" if batch.insert_token else ""
         out.append(part)
     return out
+
+
+# ------------------------------------------------------------------ the component
+FIELDS = (
+    "endpoint", "database", "traces_table_name", "ttl", "create_schema", "username", "password",
+    "timeout", "table_engine", "cluster_name", "async_insert", "compress", "connection_params",
+    "logs_table_name", "metrics_tables", "metrics_table_name", "sending_queue", "retry_on_failure",
+)
+
+
+def parse_store_settings(s: Section) -> dict:
+    """The ``ServeSettings`` fields the exporter's section sets (endpoint, database, table,
+    ttl_days, create_schema, table_engine); the collector's other fields are accepted."""
+    s.allow(*FIELDS)
+    values: dict = {}
+    endpoint = s.string("endpoint", "")
+    if endpoint:
+        if not endpoint.startswith(("chdb://", "http://", "https://")):
+            raise ConfigError(f"{endpoint!r} is not supported; use chdb://PATH (embedded) or "
+                              "http(s)://host:8123", s.key_of("endpoint"))
+        user, password = s.string("username", ""), s.string("password", "")
+        if user and endpoint.startswith("http") and "@" not in endpoint:
+            scheme, rest = endpoint.split("://", 1)
+            credentials = f"{quote(user)}:{quote(password)}" if password else quote(user)
+            endpoint = f"{scheme}://{credentials}@{rest}"
+        values["store_endpoint"] = endpoint
+    values["database"] = s.string("database", "default")
+    values["table"] = s.string("traces_table_name", "otel_traces")
+    ttl = s.raw("ttl")
+    if ttl not in (None, "", 0):
+        values["ttl_days"] = math.ceil(s.duration("ttl") / 86400)
+    values["create_schema"] = s.boolean("create_schema", True)
+    values["table_engine"] = s.string("table_engine", "MergeTree()") if not isinstance(
+        s.raw("table_engine"), dict) else _engine(s.section("table_engine"))
+    if s.string("cluster_name", ""):
+        raise ConfigError("ON CLUSTER schemas are not created by Spanhouse yet; create the tables "
+                          "with the collector's DDL and set create_schema: false",
+                          s.key_of("cluster_name"))
+    return values
+
+
+def _engine(s: Section) -> str:
+    s.allow("name", "params")
+    name = s.string("name", "MergeTree")
+    params = s.string("params", "")
+    return f"{name}({params})"
+
+
+def _create(component_id: str, section: Section, context: BuildContext) -> Exporter:
+    parse_store_settings(section)  # checked like every component's settings
+    return context.store()
+
+
+FACTORY = Factory("exporter", "clickhouse", _create)

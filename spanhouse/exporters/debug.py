@@ -17,9 +17,11 @@ import threading
 import time
 from datetime import datetime, timezone
 
+from spanhouse.component import BuildContext, Factory
 from spanhouse.config.section import Section
 from spanhouse.model.attributes import TYPE_NAMES
-from spanhouse.model.batch import SPAN_KINDS, STATUS_CODES, AttrColumns, SpanBatch
+from spanhouse.model.batch import AttrColumns, SpanBatch
+from spanhouse.model.enums import SPAN_KINDS, STATUS_CODES
 
 log = logging.getLogger(__name__)
 
@@ -211,5 +213,8 @@ class DebugExporter:
         return "\n".join(out)
 
 
-def from_config(name: str, section: Section, telemetry=None) -> DebugExporter:
-    return DebugExporter.from_config(name, section, telemetry)
+def _create(component_id: str, section: Section, context: BuildContext) -> DebugExporter:
+    return DebugExporter.from_config(component_id, section, context.telemetry)
+
+
+FACTORY = Factory("exporter", "debug", _create)

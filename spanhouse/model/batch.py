@@ -63,6 +63,14 @@ class AttrColumns:
     def __len__(self) -> int:
         return len(self.offsets) - 1
 
+    def lookup(self, owner: int, key: str) -> tuple[str, int] | None:
+        """``(stored string, type code)`` of attribute ``key`` in set ``owner``, or None."""
+        keys = self.keys
+        for i in range(self.offsets[owner], self.offsets[owner + 1]):
+            if keys[i] == key:
+                return self.values[i], self.types[i]
+        return None
+
     def set_items(self, i: int) -> list[tuple[str, str, int]]:
         lo, hi = self.offsets[i], self.offsets[i + 1]
         return list(zip(self.keys[lo:hi], self.values[lo:hi], self.types[lo:hi]))

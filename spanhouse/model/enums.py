@@ -35,3 +35,6 @@ SPAN_KIND_CODES = {**{k: i for i, k in enumerate(SPAN_KINDS)}, **LEGACY_SPAN_KIN
 STATUS_CODE_CODES = {**{s: i for i, s in enumerate(STATUS_CODES)}, **LEGACY_STATUS_CODES}
 # Every stored spelling of an error status (SQL filters: ``StatusCode IN ERROR_SPELLINGS``).
 ERROR_SPELLINGS = ("Error", "STATUS_CODE_ERROR")
+
+# The W3C trace-flags "sampled" bit, as OTLP's span ``flags`` carry it in their low byte.
+SAMPLED_FLAG = 0x01

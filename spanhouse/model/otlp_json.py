@@ -239,17 +239,22 @@ def _decode_span(span: dict) -> tuple:
     )
 
 
-def _span_label(span) -> str:
+def load_json(body: bytes):
+    """A JSON request body; ``InvalidInput`` when it is not JSON (both JSON decoders)."""
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidInput(f"request body is not valid JSON: {exc}") from None
+
+
+def span_label(span) -> str:
     """``span 'name'`` for a rejection message (the name cut short), or ``span`` alone."""
     name = span.get("name") if isinstance(span, dict) else None
     return f"span {quoted(name)}" if isinstance(name, str) else "span"
 
 
 def decode_json_bytes(body: bytes) -> DecodeResult:
-    try:
-        doc = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise InvalidInput(f"request body is not valid JSON: {exc}") from None
+    doc = load_json(body)
     if not isinstance(doc, dict):
         raise InvalidInput("an OTLP/JSON request must be an object with resourceSpans")
     resource_spans = _f(doc, "resourceSpans", "resource_spans", [])
@@ -287,7 +292,7 @@ def decode_json_bytes(body: bytes) -> DecodeResult:
                 raise InvalidInput("spans must be a list")
             if bad_resource:
                 for span in spans:
-                    result.reject(f"{_span_label(span)} rejected: {bad_resource}")
+                    result.reject(f"{span_label(span)} rejected: {bad_resource}")
                 continue
             scope = ss.get("scope") or {}
             s = batch.add_scope(str(scope.get("name", "")), str(scope.get("version", "")))
@@ -295,7 +300,7 @@ def decode_json_bytes(body: bytes) -> DecodeResult:
                 try:
                     fields = _decode_span(span)
                 except (_BadSpan, AttributeError, TypeError, KeyError, ValueError) as exc:
-                    result.reject(f"{_span_label(span)} rejected: {exc}")
+                    result.reject(f"{span_label(span)} rejected: {exc}")
                     continue
                 _append(batch, fields, r, s)
     return result

@@ -28,13 +28,15 @@ import orjson
 from spanhouse.errors import InvalidInput
 from spanhouse.model.attributes import BOOL, DOUBLE, INT, STRING, format_double, json_compact
 from spanhouse.model.batch import DecodeResult, SpanBatch
+from spanhouse.model.enums import STATUS_CODE_CODES, SpanKind
+from spanhouse.model.otlp_json import load_json, span_label
 from spanhouse.model.limits import (
     INT64_MAX, INT64_MIN, MAX_PORT, MAX_TIME_NS, UINT32_MAX, bad_time, out_of_range, quoted,
 )
 
-_KINDS = {"CLIENT": 3, "SERVER": 2, "PRODUCER": 4, "CONSUMER": 5}
-_STATUS = {"STATUS_CODE_UNSET": 0, "STATUS_CODE_OK": 1, "STATUS_CODE_ERROR": 2,
-           "Unset": 0, "Ok": 1, "Error": 2}
+# Zipkin's kinds are OTLP's names; the status tag carries either stored spelling.
+_KINDS = {name: int(SpanKind[name]) for name in ("CLIENT", "SERVER", "PRODUCER", "CONSUMER")}
+_STATUS = STATUS_CODE_CODES
 _SCOPE_TAGS = ("otel.library.name", "otel.library.version", "otel.scope.name", "otel.scope.version")
 
 
@@ -195,17 +197,8 @@ def _decode_span(span: dict) -> tuple:
             kind, start, end, code, message, attrs, events, links)
 
 
-def _span_label(span) -> str:
-    """``span 'name'`` for a rejection message (the name cut short), or ``span`` alone."""
-    name = span.get("name") if isinstance(span, dict) else None
-    return f"span {quoted(name)}" if isinstance(name, str) else "span"
-
-
 def decode_zipkin_v2_json(body: bytes) -> DecodeResult:
-    try:
-        spans = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise InvalidInput(f"request body is not valid JSON: {exc}") from None
+    spans = load_json(body)
     if not isinstance(spans, list):
         raise InvalidInput("a Zipkin v2 request must be a JSON array of spans")
     batch = SpanBatch()
@@ -216,7 +209,7 @@ def decode_zipkin_v2_json(body: bytes) -> DecodeResult:
         try:
             fields = _decode_span(span)
         except (_BadSpan, AttributeError, TypeError, ValueError) as exc:
-            result.reject(f"{_span_label(span)} rejected: {exc}")
+            result.reject(f"{span_label(span)} rejected: {exc}")
             continue
         (service, scope, trace_id, span_id, parent, trace_state, name, kind, start, end,
          code, message, attrs, events, links) = fields

@@ -12,10 +12,10 @@ from __future__ import annotations
 import threading
 import time
 
+from spanhouse.component import BuildContext, Consumer, Factory
 from spanhouse.config.section import Section
 from spanhouse.errors import ConfigError, Overloaded
 from spanhouse.model.batch import SpanBatch
-from spanhouse.pipeline import Consumer
 from spanhouse.processors.delivery import deliver
 from spanhouse.telemetry import Telemetry
 
@@ -142,3 +142,10 @@ class BatchProcessor:
             batches = self._take_all()
         self._flush(batches, deadline)
         return True
+
+
+def _create(component_id: str, section: Section, context: BuildContext) -> BatchProcessor:
+    return BatchProcessor.from_config(component_id, section, context.telemetry)
+
+
+FACTORY = Factory("processor", "batch", _create)

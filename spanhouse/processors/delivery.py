@@ -11,10 +11,10 @@ from __future__ import annotations
 import logging
 import time
 
+from spanhouse.component import Consumer
 from spanhouse.errors import Overloaded
 from spanhouse.exporters.sending_queue import RetryPolicy
 from spanhouse.model.batch import SpanBatch
-from spanhouse.pipeline import Consumer
 
 log = logging.getLogger(__name__)
 

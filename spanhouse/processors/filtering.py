@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import Callable
 
+from spanhouse.component import Consumer
 from spanhouse.model.batch import SpanBatch
-from spanhouse.pipeline import Consumer
 
 
 class FilterProcessor:

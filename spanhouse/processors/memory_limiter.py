@@ -14,10 +14,10 @@ import logging
 import os
 import threading
 
+from spanhouse.component import BuildContext, Consumer, Factory
 from spanhouse.config.section import Section
 from spanhouse.errors import ConfigError, Overloaded
 from spanhouse.model.batch import SpanBatch
-from spanhouse.pipeline import Consumer
 from spanhouse.telemetry import Telemetry
 
 log = logging.getLogger(__name__)
@@ -127,3 +127,10 @@ class MemoryLimiter:
         if self._thread is not None:
             self._thread.join(timeout)
         return True
+
+
+def _create(component_id: str, section: Section, context: BuildContext) -> MemoryLimiter:
+    return MemoryLimiter.from_config(component_id, section, context.telemetry)
+
+
+FACTORY = Factory("processor", "memory_limiter", _create)

@@ -10,8 +10,7 @@ Ported from ``open-telemetry/opentelemetry-collector-contrib``
 2. on an error (bad ``trace_state``, missing randomness, an arriving ``th`` the randomness
    contradicts, or ``rv``/``th`` already present in ``hash_seed`` mode) the threshold is
    "never" with ``fail_closed`` (the default) and "always" without; otherwise the mode decides;
-3. ``sampling.priority`` overrides: 0 drops, > 0 keeps (int, double, or a string Go's
-   ``ParseFloat`` reads);
+3. ``sampling.priority`` overrides: 0 drops, > 0 keeps (``spanhouse.processors.sampling_priority``);
 4. kept spans with a parsed ``trace_state`` get ``th`` (and ``rv`` in ``hash_seed`` mode) written
    back, re-serialized the way upstream does (``ot`` first, ``rv`` before ``th``).
 
@@ -19,23 +18,25 @@ Spanhouse additions: each kept span's ``adjusted_count`` is multiplied by the ra
 ``th`` probability before and after this sampler (1/p for a fresh decision, 1 for spans kept by
 priority or by failing open), and ``sampling_policy`` is set to the processor name when empty.
 
-The work is done once per distinct (trace id, trace state, priority) in a batch.
+The work is done once per distinct (trace id, trace state, priority) in a batch. As a pipeline
+component (``FACTORY``) the sampler is a ``FilterProcessor``: what it keeps goes straight on.
 """
 
 from __future__ import annotations
 
-import bisect
 import math
-import re
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
+from spanhouse.component import BuildContext, Factory
 from spanhouse.config.section import Section
-from spanhouse.model.attributes import DOUBLE, INT, STRING
 from spanhouse.model.batch import SpanBatch
 from spanhouse.processors import otep235 as ot
+from spanhouse.processors.filtering import FilterProcessor
 from spanhouse.processors.hashing import fnv1a_32
+from spanhouse.processors.sampling_priority import (DEFER, DO_NOT_SAMPLE, MUST_SAMPLE,
+                                                   span_priorities)
 from spanhouse.telemetry import Telemetry
 
 HASH_SEED, EQUALIZING, PROPORTIONAL = "hash_seed", "equalizing", "proportional"
@@ -50,10 +51,6 @@ _NUM_HASH_BUCKETS = 0x4000
 _BUCKET_MASK = _NUM_HASH_BUCKETS - 1
 _PERCENTAGE_SCALE = np.float32(_NUM_HASH_BUCKETS / 100.0)   # Go: untyped 163.84 -> float32
 _ZERO_TRACE_ID = "0" * 32
-
-# sampling.priority decisions
-_DEFER, _MUST_SAMPLE, _DO_NOT_SAMPLE = 0, 1, 2
-_PRIORITY_KEY = "sampling.priority"
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,69 +132,6 @@ def parse_config(section: Section) -> ProbabilisticSamplerConfig:
         from_attribute=from_attribute, sampling_priority=sampling_priority)
 
 
-# ------------------------------------------------------------------------------ sampling.priority
-_DIGITS = r"\d(?:_?\d)*"                      # Go allows "_" between digits
-_HEXDIGITS = r"[0-9a-fA-F](?:_?[0-9a-fA-F])*"
-_GO_DECIMAL = re.compile(
-    rf"[+-]?(?:{_DIGITS}(?:\.(?:{_DIGITS})?)?|\.{_DIGITS})(?:[eE][+-]?{_DIGITS})?\Z")
-_GO_HEX = re.compile(  # a hex mantissa needs a p exponent
-    rf"[+-]?0[xX](?:_?{_HEXDIGITS}(?:\.(?:{_HEXDIGITS})?)?|\.{_HEXDIGITS})[pP][+-]?{_DIGITS}\Z")
-_GO_SPECIAL = re.compile(r"[+-]?(?:inf|infinity|nan)\Z", re.IGNORECASE)
-
-
-def go_parse_float(text: str) -> float | None:
-    """Go's ``strconv.ParseFloat(text, 64)``: the value, or None where Go returns an error
-    (bad syntax, or a finite literal beyond the float64 range, which Go reports as ErrRange)."""
-    if _GO_SPECIAL.match(text):
-        return float(text)
-    try:
-        if _GO_DECIMAL.match(text):
-            value = float(text.replace("_", ""))
-        elif _GO_HEX.match(text):
-            value = float.fromhex(text.replace("_", ""))
-        else:
-            return None
-    except (OverflowError, ValueError):
-        return None
-    return None if math.isinf(value) else value
-
-
-def _priority_of(value: str, type_code: int) -> int:
-    """``parseSpanSamplingPriority`` for one attribute value."""
-    if type_code == INT:
-        number: float | None = int(value)
-    elif type_code == DOUBLE:
-        number = float(value)
-    elif type_code == STRING:
-        number = go_parse_float(value)
-    else:
-        return _DEFER
-    if number is None:
-        return _DEFER
-    if number == 0:
-        return _DO_NOT_SAMPLE
-    if number > 0:
-        return _MUST_SAMPLE
-    return _DEFER  # negative or NaN
-
-
-def _priorities(batch: SpanBatch) -> dict[int, int]:
-    """Span index -> priority, for the spans carrying ``sampling.priority`` (usually none)."""
-    attrs = batch.attributes
-    keys = attrs.keys
-    if _PRIORITY_KEY not in keys:
-        return {}
-    out: dict[int, int] = {}
-    offsets = attrs.offsets
-    for pos, key in enumerate(keys):
-        if key != _PRIORITY_KEY:
-            continue
-        span = bisect.bisect_right(offsets, pos) - 1
-        if span not in out:  # pcommon Map.Get: the first entry with that key
-            out[span] = _priority_of(attrs.values[pos], attrs.types[pos])
-    return out
-
-
 # ------------------------------------------------------------------------------ the sampler
 _RANDOMNESS_IN_USE = "item has sampling randomness, equalizing or proportional mode recommended"
 _THRESHOLD_IN_USE = "item has sampling threshold, equalizing or proportional mode recommended"
@@ -270,7 +204,7 @@ class ProbabilisticSampler:
                 return ot.NEVER_SAMPLE
         return self._threshold
 
-    def decide(self, trace_id: str, trace_state: str, priority: int = _DEFER):
+    def decide(self, trace_id: str, trace_state: str, priority: int = DEFER):
         """One span's decision: ``(sampled, new_trace_state or None, factor, policy, error)``.
 
         ``factor`` multiplies the adjusted count; ``error`` is upstream's log message (or "")."""
@@ -320,9 +254,9 @@ class ProbabilisticSampler:
         else:
             threshold = self._decide_threshold(carrier.otel)
 
-        if priority == _DO_NOT_SAMPLE:
+        if priority == DO_NOT_SAMPLE:
             threshold, policy = ot.NEVER_SAMPLE, "sampling_priority"
-        elif priority == _MUST_SAMPLE:
+        elif priority == MUST_SAMPLE:
             threshold, policy = ot.ALWAYS_SAMPLE, "sampling_priority"
 
         sampled = ot.should_sample(threshold, rnd)
@@ -351,7 +285,7 @@ class ProbabilisticSampler:
         n = len(batch)
         if n == 0:
             return batch
-        priorities = _priorities(batch)
+        priorities = span_priorities(batch)
         trace_ids, trace_states = batch.trace_id, batch.trace_state
         decide = self.decide
         by_tid: dict = {}     # trace id -> decision, for spans with no trace_state and no priority
@@ -361,11 +295,11 @@ class ProbabilisticSampler:
         for i in range(n):
             tid = trace_ids[i]
             ts = trace_states[i]
-            prio = priorities.get(i, _DEFER) if priorities else _DEFER
-            if not ts and prio == _DEFER:
+            prio = priorities.get(i, DEFER) if priorities else DEFER
+            if not ts and prio == DEFER:
                 d = by_tid.get(tid)
                 if d is None:
-                    d = by_tid[tid] = decide(tid, "", _DEFER)
+                    d = by_tid[tid] = decide(tid, "", DEFER)
             else:
                 key = (tid, ts, prio)
                 d = by_key.get(key)
@@ -404,7 +338,7 @@ class ProbabilisticSampler:
             sampled, _, _, policy, error = d
             tally[(policy, sampled)] = tally.get((policy, sampled), 0) + 1
             if not sampled:
-                if priorities.get(i) == _DO_NOT_SAMPLE:
+                if priorities.get(i) == DO_NOT_SAMPLE:
                     reason = "sampling_priority"
                 elif error:
                     reason = "sampling_error"
@@ -415,3 +349,14 @@ class ProbabilisticSampler:
             self._decisions.labels(self.name, policy, "true" if sampled else "false").inc(count)
         for reason, count in dropped.items():
             self.telemetry.spans_dropped.labels(self.name, reason).inc(count)
+
+
+# ------------------------------------------------------------------------------ the component
+def _create(component_id: str, section: Section, context: BuildContext) -> FilterProcessor:
+    config = parse_config(section)
+    sampler = ProbabilisticSampler(config, name=component_id, telemetry=context.telemetry)
+    settings = ", ".join(f"{f.name} {getattr(config, f.name)}" for f in fields(config))
+    return FilterProcessor(component_id, sampler.sample, describe=settings)
+
+
+FACTORY = Factory("processor", "probabilistic_sampler", _create)

@@ -17,7 +17,7 @@ Two queries over the window (``sql/errors_by_service.sql``, ``sql/errors_top.sql
   (empty status messages are not listed).
 
 With Spanhouse's ``{table}_entry_error_spans`` addition (entry and error spans only, filled by
-a view; ``sql/errors_by_service_spans.sql``, ``sql/errors_top_spans.sql``) the same figures come
+a view; ``sql/errors_by_service_spans.sql``, the same ``sql/errors_top.sql``) the same figures come
 from that small table: the traces table would have to read ``TraceId``/``SpanId`` in nearly
 every granule of the window, since error spans are scattered over all of them. On a table
 created by the collector's exporter the traces table is read as above.
@@ -35,14 +35,13 @@ def errors_by_service(client, tables: Tables, start_ns: int, end_ns: int) -> lis
     start, end = check_window(start_ns, end_ns)
     params = {"start": start, "end": end}
     spans = tables.entry_error is not None            # Spanhouse's entry/error spans table
-    main_sql, top_sql = (("errors_by_service_spans.sql", "errors_top_spans.sql") if spans
-                         else ("errors_by_service.sql", "errors_top.sql"))
+    main_sql = "errors_by_service_spans.sql" if spans else "errors_by_service.sql"
     rows = run(client, render(main_sql, **tables.fragments), params, "errors by service")
     if not rows:
         return []
     tops: dict[tuple[str, str], list[tuple[str, int]]] = {}
-    for what, service, text, n in run(client, render(top_sql, **tables.fragments), params,
-                                      "top errors"):
+    top_sql = render("errors_top.sql", error_spans=tables.error_spans)
+    for what, service, text, n in run(client, top_sql, params, "top errors"):
         tops.setdefault((what, service), []).append((text, int(n)))
     for entries in tops.values():
         entries.sort(key=lambda e: (-e[1], e[0]))

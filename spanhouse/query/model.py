@@ -1,8 +1,9 @@
-"""The query service's contract: frozen parameter and result types.
+"""The store's read contract: the ``Reader`` protocol and its frozen parameter and result types.
 
-Every reader of the store (``QueryService`` in ``spanhouse.query.service``) takes these
-parameters and returns these results; the HTTP APIs (Jaeger classic, api_v3, ``/api/v1``) and
-the CLI only translate to and from them. Times are Unix nanoseconds, durations nanoseconds.
+Every reader of the store (``QueryService`` in ``spanhouse.query.service``) implements
+``Reader``: it takes these parameters and returns these results; the HTTP APIs (Jaeger
+classic, api_v3, ``/api/v1``) and the CLI only translate to and from them. Times are Unix
+nanoseconds, durations nanoseconds.
 
 Conventions:
 
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 if TYPE_CHECKING:  # pragma: no cover
     from spanhouse.model.span import SpanRecord
@@ -138,42 +139,80 @@ def rfc3339(ns: int) -> str:
         timespec="microseconds").replace("+00:00", "Z")
 
 
-class QueryAPI(Protocol):
-    """What the store's reader offers (implemented by ``spanhouse.query.service.QueryService``).
+@runtime_checkable
+class Reader(Protocol):
+    """The store's read contract, as Jaeger v2's ``tracestore.Reader`` (``GetTraces``,
+    ``GetServices``, ``GetOperations``, ``FindTraces``, ``FindTraceIDs``) plus what Spanhouse's
+    API and CLI ask of a store beside it (the slowest traces, the attribute lookup, errors per
+    service, and the service graph, Jaeger's ``depstore.Reader``).
 
-    Contract (MUST): every value from a caller reaches SQL as a bound parameter, never as text;
-    a bad value raises ``spanhouse.errors.InvalidInput`` (the APIs answer 400); a store failure
-    raises ``StoreError`` (503). Methods are synchronous and thread-safe (the HTTP app calls
-    them from its thread pool); results are new objects owned by the caller.
+    Implemented by ``spanhouse.query.service.QueryService``; the data-driven conformance suite
+    (``tests/conformance``) runs every method against the embedded store and, with
+    ``CLICKHOUSE_URL``, a ClickHouse server. ``spanhouse.store.tracestore.Writer`` is the write
+    side: a reader MUST see every span whose ``Writer.write`` has returned.
+
+    Every method MUST:
+
+    - pass each value from a caller to SQL as a bound parameter, never as text;
+    - raise ``spanhouse.errors.InvalidInput`` for a bad value (the APIs answer 400) and
+      ``spanhouse.errors.StoreError`` when the store fails (503);
+    - be synchronous and thread-safe (the HTTP app calls it from its thread pool), and return
+      new objects owned by the caller.
+
+    Windows are ``[start_ns, end_ns]``, both inclusive, on span start times; ``InvalidInput``
+    when ``start_ns > end_ns`` or a time is not a whole number of nanoseconds >= 0. A
+    ``limit`` MUST be from 1 to ``MAX_LIMIT``. A trace matches a window when one of its spans
+    starts in it; its summary (``TraceSummary``) is computed over all of its spans, following
+    the conventions of this module's docstring.
     """
 
     def get_trace(self, trace_id: str) -> list["SpanRecord"]:
-        """The spans of one trace ordered by start time; [] when unknown."""
+        """Every stored span of the trace ``trace_id`` (32 hex digits, any case), ordered by
+        start time then span id; [] when the store has none. MUST raise ``InvalidInput`` for a
+        malformed id. A span written twice is returned twice."""
 
     def services(self) -> list[str]:
-        """Every service name in the store, sorted."""
+        """Every service name in the store (non-empty), sorted, each once."""
 
     def operations(self, service: str | None = None, span_kind: str | None = None) -> list[Operation]:
-        """Span names (with kind) of one service, or of all services; sorted by name."""
+        """The distinct (span name, kind) pairs of ``service``'s spans, or of every service's,
+        sorted by name then kind. Kinds are spelled as Jaeger's (``"server"``, ``"client"``,
+        ``"producer"``, ``"consumer"``, ``"internal"``, ``""`` for unspecified); ``span_kind``
+        keeps one of them, any other value is ``InvalidInput``."""
 
     def search(self, query: SearchQuery) -> list[TraceSummary]:
-        """Traces matching ``query`` in ``query.sort`` order, at most ``query.limit``."""
+        """Summaries of the traces with a span in the window matching the span-level filters
+        (service, operation, status and span duration on the same span) and, for each attribute
+        filter, some span of the trace (or its resource) matching it; the trace-level duration
+        range applies to the trace's duration. In ``query.sort`` order (ties: most recent start
+        first, then trace id), at most ``query.limit``."""
 
     def find_traces(self, query: SearchQuery) -> list[list["SpanRecord"]]:
-        """Like ``search`` but whole traces (for Jaeger's /api/traces)."""
+        """The traces ``search(query)`` finds, in its order, each as ``get_trace`` returns it."""
 
     def slowest(self, start_ns: int, end_ns: int, service: str | None = None,
                 operation: str | None = None, attributes: tuple[AttributeFilter, ...] = (),
                 limit: int = 20) -> list[TraceSummary]:
-        """Traces that started in the window, slowest first (trace duration)."""
+        """``search`` sorted ``slowest`` with the given filters, keeping only traces whose
+        start (earliest span) lies in the window: longest trace duration first."""
 
     def errors_by_service(self, start_ns: int, end_ns: int) -> list[ServiceErrors]:
-        """Per service with errors in the window, most error spans first."""
+        """One ``ServiceErrors`` per service with an error span starting in the window, most
+        error spans first (ties: service name). Requests are the service's entry spans (kind
+        server or consumer, or roots) in the window; an origin is an error span none of whose
+        children in the window is an error."""
 
     def find_by_attribute(self, key: str, value: str, at_ns: int, window_ns: int,
                           limit: int = 20) -> list[TraceSummary]:
-        """Traces with a span (or its resource) whose attribute ``key`` equals ``value``,
-        starting within ``at_ns ± window_ns``, nearest to ``at_ns`` first."""
+        """Traces with a span whose attribute ``key``, or its resource's, equals ``value``,
+        starting within ``[at_ns - window_ns, at_ns + window_ns]``; nearest start to ``at_ns``
+        first (ties: earlier start, then trace id), at most ``limit``."""
 
     def dependencies(self, start_ns: int, end_ns: int) -> list[Dependency]:
-        """Service-to-service calls in the window (parent span's service -> child's)."""
+        """Calls between services in the window: a child span and its parent span, both
+        starting in the window, of different services, counted per (parent's service, child's
+        service), with the calls whose child has status Error; sorted by parent, then child."""
+
+
+QueryAPI = Reader
+"""The name the API and CLI modules use for ``Reader``."""

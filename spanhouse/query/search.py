@@ -1,4 +1,5 @@
-"""Trace search: ``search``, ``find_traces``, ``slowest`` and ``find_by_attribute``.
+"""Trace search: ``search``, ``slowest`` and ``find_by_attribute`` (``find_traces`` is ``search``
+then ``spanhouse.store.reader.TraceReader.get_traces``).
 
 Every query runs in two steps, so the expensive per-trace aggregation only ever touches a
 bounded set of traces:
@@ -60,7 +61,6 @@ from spanhouse.query.sqlutil import (
     INT64_MAX, IS_ERROR, STATUS_SPELLINGS, Tables, check_limit, check_ns, check_text,
     check_window, render, run,
 )
-from spanhouse.store.reader import OPTIONAL_COLUMNS, REQUIRED_COLUMNS
 
 ATTRIBUTE_OPS = ("eq", "exists", "regex")
 SPAN_LIMIT_FACTOR = 8            # spans fetched per candidate trace in a top-K scan
@@ -291,26 +291,5 @@ def find_by_attribute(client, tables: Tables, key: str, value: str, at_ns: int, 
     return found[:limit]
 
 
-# ----------------------------------------------------------------------------- whole traces
-def trace_spans(client, tables: Tables, reader, trace_ids: list[str]) -> dict[str, list]:
-    """The spans of ``trace_ids`` (one query), per trace, ordered by start time then span id.
-
-    ``reader`` is a ``TraceReader`` on the same client: its column list (the table's columns)
-    and its row-to-``SpanRecord`` conversion are reused, so both paths return equal records.
-    """
-    if not trace_ids:
-        return {}
-    names = reader._names  # the reader's columns, in its order (fixed expressions)
-    expressions = {**REQUIRED_COLUMNS, **OPTIONAL_COLUMNS}
-    sql = render("trace_spans.sql", **tables.fragments,
-                 columns=", ".join(expressions[name] for name in names))
-    rows = run(client, sql, {"ids": list(trace_ids)}, "reading traces")
-    out: dict[str, list] = {}
-    for row in rows:
-        record = reader._record(dict(zip(names, row)))
-        out.setdefault(record.trace_id, []).append(record)
-    return out
-
-
-__all__ = ["search", "slowest", "find_by_attribute", "trace_spans", "summaries",
+__all__ = ["search", "slowest", "find_by_attribute", "summaries",
            "candidate_sql", "candidate_limit", "validate_query", "MAX_LIMIT"]

@@ -1,11 +1,12 @@
-"""``QueryService``: the store's read API (``spanhouse.query.model.QueryAPI``).
+"""``QueryService``: the store's ``Reader`` (``spanhouse.query.model``).
 
 A thin facade: each method borrows a ``clickhouse-connect`` client from the pool for its
 duration (clients are thread-confined; the pool makes the service thread-safe) and delegates
-to ``search``, ``errors_by_service`` and ``catalog``. The SQL is in ``spanhouse/query/sql/*.sql``; every
-caller value is a bound query parameter; only the validated, backquoted database and table
-names are formatted in. ``get_trace`` is ``TraceReader.get_trace`` (one ``TraceReader`` kept per
-pooled client).
+the searches to ``search``, ``errors_by_service`` and ``catalog`` (their SQL is in
+``spanhouse/query/sql/*.sql``), and the reads of whole traces by id to the store's
+``TraceReader`` (``get_trace``, and ``find_traces`` after its search; one ``TraceReader`` kept
+per pooled client). Every caller value is a bound query parameter; only the validated,
+backquoted database and table names are formatted in.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from spanhouse.store.reader import TraceReader, validate_trace_id
 
 
 class QueryService:
-    """Implements ``QueryAPI`` over ``database.table`` (and its ``_trace_id_ts`` table).
+    """Implements ``Reader`` over ``database.table`` (and its ``_trace_id_ts`` table).
 
     ``readers`` is a ``Pool`` of clickhouse-connect clients (``with readers.borrow() as c``).
     Works on Spanhouse's tables and on tables created by the collector's exporter (no
@@ -60,7 +61,7 @@ class QueryService:
         with self._readers.borrow() as client:
             yield client, self._tables.get(client)
 
-    # ------------------------------------------------------------------ QueryAPI
+    # ------------------------------------------------------------------ Reader
     def get_trace(self, trace_id: str):
         trace_id = validate_trace_id(trace_id)
         with self._readers.borrow() as client:
@@ -82,8 +83,7 @@ class QueryService:
         with self._readers.borrow() as client:
             tables = self._tables.get(client)
             found = search.search(client, tables, query)
-            spans = search.trace_spans(client, tables, self._reader(client),
-                                       [s.trace_id for s in found])
+            spans = self._reader(client).get_traces([s.trace_id for s in found])
             return [spans[s.trace_id] for s in found if s.trace_id in spans]
 
     def slowest(self, start_ns: int, end_ns: int, service: str | None = None,

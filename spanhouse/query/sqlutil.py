@@ -1,6 +1,6 @@
 """Shared pieces of the query service's SQL: templates, fixed fragments, validation, errors.
 
-SQL lives in ``spanhouse/query/sql/*.sql`` (package data, loaded with ``importlib.resources``).
+SQL lives in ``spanhouse/query/sql/*.sql`` (package data, loaded by ``spanhouse.sqlfiles``).
 Templates use two kinds of placeholders, which never mix:
 
 - ``${name}``: substituted here (``string.Template``) with validated, backquoted identifiers
@@ -23,37 +23,51 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from functools import lru_cache
-from importlib import resources
-from string import Template
+from functools import partial
 
+from spanhouse import sqlfiles
 from spanhouse.errors import InvalidInput, StoreError
+from spanhouse.model.enums import (
+    ERROR_SPELLINGS, LEGACY_SPAN_KINDS, SPAN_KIND_CODES, SPAN_KINDS, STATUS_CODE_CODES,
+    STATUS_CODES, SpanKind, StatusCode,
+)
 from spanhouse.query.model import MAX_LIMIT
 from spanhouse.store.schema import ADDITIONS, quote_identifier, table_columns
 
 INT64_MAX = 2 ** 63 - 1
 
-# Status and kind spellings: the exporter's current ones and the proto names older releases wrote.
-ERROR_CODES = ("Error", "STATUS_CODE_ERROR")
+# Every stored spelling (spanhouse.model.enums: the exporter's current one and the proto name
+# older releases wrote) per status filter value and per Jaeger span kind; an empty string is
+# read as Unset / Unspecified too.
 STATUS_SPELLINGS = {
-    "error": ["Error", "STATUS_CODE_ERROR"],
-    "ok": ["Ok", "STATUS_CODE_OK"],
-    "unset": ["Unset", "STATUS_CODE_UNSET", ""],
+    STATUS_CODES[code].lower(): [name for name, c in STATUS_CODE_CODES.items() if c == code]
+    + ([""] if code == StatusCode.UNSET else [])
+    for code in StatusCode
 }
 KIND_SPELLINGS = {
-    "server": ["Server", "SPAN_KIND_SERVER"],
-    "client": ["Client", "SPAN_KIND_CLIENT"],
-    "producer": ["Producer", "SPAN_KIND_PRODUCER"],
-    "consumer": ["Consumer", "SPAN_KIND_CONSUMER"],
-    "internal": ["Internal", "SPAN_KIND_INTERNAL"],
-    "": ["Unspecified", "SPAN_KIND_UNSPECIFIED", ""],
+    ("" if kind == SpanKind.UNSPECIFIED else SPAN_KINDS[kind].lower()):
+    [name for name, k in SPAN_KIND_CODES.items() if k == kind]
+    + ([""] if kind == SpanKind.UNSPECIFIED else [])
+    for kind in SpanKind
 }
 JAEGER_KIND = {spelling: kind for kind, spellings in KIND_SPELLINGS.items() for spelling in spellings}
+# A service's requests: its spans of these kinds, and root spans.
+ENTRY_KINDS = (SpanKind.SERVER, SpanKind.CONSUMER)
 
-# Fixed fragments (constants only: formatted into templates as ${...}).
-IS_ERROR = "StatusCode IN ('Error', 'STATUS_CODE_ERROR')"
-IS_ENTRY = ("(SpanKind IN ('Server', 'Consumer', 'SPAN_KIND_SERVER', 'SPAN_KIND_CONSUMER') "
-            "OR ParentSpanId = '')")
+
+def _sql_strings(values) -> str:
+    """Fixed spellings as a SQL list (constants of this module only, never caller text)."""
+    return ", ".join(f"'{value}'" for value in values)
+
+
+# Fixed fragments (constants only: formatted into templates as ${...}). The schema additions'
+# views (spanhouse/store/sql/*_mv.sql) spell the same tests out, in this order
+# (tests/store/test_schema_additions.py checks the text).
+IS_ERROR = f"StatusCode IN ({_sql_strings(ERROR_SPELLINGS)})"
+IS_ENTRY = ("(SpanKind IN ("
+            + _sql_strings([SPAN_KINDS[k] for k in ENTRY_KINDS]
+                           + [name for name, k in LEGACY_SPAN_KINDS.items() if k in ENTRY_KINDS])
+            + ") OR ParentSpanId = '')")
 WINDOW = ("Timestamp >= fromUnixTimestamp64Nano({start:Int64}) "
           "AND Timestamp <= fromUnixTimestamp64Nano({end:Int64})")
 WEIGHT_COLUMN = "AdjustedCount"
@@ -68,16 +82,9 @@ PRESENT_SQL = ("SELECT name FROM system.tables "
 _CALLER_ERROR_CODES = ("Code: 427.",)  # CANNOT_COMPILE_REGEXP (a bad RE2 regular expression)
 
 
-@lru_cache(maxsize=None)
-def load_sql(name: str) -> str:
-    """The text of ``spanhouse/query/sql/<name>`` (package data), comment lines removed."""
-    text = resources.files("spanhouse.query").joinpath("sql", name).read_text(encoding="utf-8")
-    return "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--"))
-
-
-def render(name: str, **fragments: str) -> str:
-    """Template ``name`` with its ``${...}`` placeholders replaced (all must be given)."""
-    return Template(load_sql(name)).substitute(**fragments)
+render = partial(sqlfiles.render, "spanhouse.query")
+"""``render(name, **fragments)``: ``spanhouse/query/sql/<name>`` with its ``${...}`` placeholders
+replaced (every one must be given), comment lines removed."""
 
 
 @dataclass(frozen=True)
@@ -111,6 +118,15 @@ class Tables:
         if self.entry_error is not None:
             return f"{self.entry_error} PREWHERE {WINDOW} AND IsRoot = 1"
         return f"{self.traces} PREWHERE {WINDOW} AND ParentSpanId = ''"
+
+    @property
+    def error_spans(self) -> str:
+        """``FROM`` text of the error spans of the window (``${window}`` unrendered): the
+        entry/error spans table's ``IsError = 1`` range when the store has it, else the
+        traces table's."""
+        if self.entry_error is not None:
+            return f"{self.entry_error} PREWHERE IsError = 1 AND {WINDOW}"
+        return f"{self.traces} PREWHERE {WINDOW} AND {IS_ERROR}"
 
     def indexed(self, key: str, value: str) -> bool:
         """Whether the attribute index can answer ``key == value`` (it holds keys and values

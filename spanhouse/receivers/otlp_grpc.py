@@ -20,25 +20,26 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 
-from spanhouse.errors import InvalidInput, Overloaded, StoreError
+from spanhouse.errors import Overloaded, SpanhouseError
 from spanhouse.receivers.ingest import Ingest
+from spanhouse.receivers.refusal import Refusal, refuse
 
 SERVICE = "opentelemetry.proto.collector.trace.v1.TraceService"
 RECEIVER = "otlp_grpc"
 
 
-def _retry_status(message: str, retry_after_s: float) -> grpc.Status:
+def _retry_status(refusal: Refusal) -> tuple[grpc.StatusCode, str, tuple]:
     # Jittered (0.5x to 1.5x): senders refused together must not all come back at the same
     # instant, or the same ones lose every race for the freed queue room until their
     # exporter's retry budget (6 attempts in the Python SDK) runs out.
-    delay = max(0.05, retry_after_s * random.uniform(0.5, 1.5))
+    delay = max(0.05, refusal.retry_after_s * random.uniform(0.5, 1.5))
     seconds = int(delay)
     retry_info = error_details_pb2.RetryInfo(retry_delay=duration_pb2.Duration(
         seconds=seconds, nanos=int((delay - seconds) * 1e9)))
     detail = any_pb2.Any()
     detail.Pack(retry_info)
     status = rpc_status.to_status(status_pb2.Status(
-        code=code_pb2.RESOURCE_EXHAUSTED, message=message, details=[detail]))
+        code=code_pb2.Code.Value(refusal.grpc_code), message=refusal.message, details=[detail]))
     trailers = tuple(status.trailing_metadata) + (
         ("google.rpc.retryinfo-bin", retry_info.SerializeToString()),)
     return status.code, status.details, trailers
@@ -51,15 +52,11 @@ class TraceServiceHandler:
     async def export(self, body: bytes, context: grpc.aio.ServicerContext) -> ExportTraceServiceResponse:
         try:
             result = await self.ingest.submit(RECEIVER, None, body)
-        except InvalidInput as exc:
-            self.ingest.refused(RECEIVER, "invalid")
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
-        except Overloaded as exc:
-            code, details, trailers = _retry_status(str(exc), exc.retry_after_s)
-            await context.abort(code, details, trailers)
-        except StoreError as exc:
-            self.ingest.refused(RECEIVER, "store_unavailable")
-            await context.abort(grpc.StatusCode.UNAVAILABLE, str(exc))
+        except SpanhouseError as exc:
+            refusal = refuse(self.ingest, RECEIVER, exc)
+            if isinstance(exc, Overloaded):  # RetryInfo: the SDKs retry RESOURCE_EXHAUSTED with it
+                await context.abort(*_retry_status(refusal))
+            await context.abort(grpc.StatusCode[refusal.grpc_code], refusal.message)
         response = ExportTraceServiceResponse()
         if result.rejected:
             response.partial_success.CopyFrom(ExportTracePartialSuccess(

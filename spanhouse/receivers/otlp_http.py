@@ -8,10 +8,8 @@ OTLP exporter), a store failure 503.
 
 from __future__ import annotations
 
-import math
-
 import orjson
-from google.rpc import status_pb2
+from google.rpc import code_pb2, status_pb2
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTracePartialSuccess,
     ExportTraceServiceResponse,
@@ -21,28 +19,28 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from spanhouse.errors import InvalidInput, Overloaded, PayloadTooLarge, StoreError, UnsupportedMediaType
+from spanhouse.errors import SpanhouseError, UnsupportedMediaType
 from spanhouse.model.batch import DecodeResult
 from spanhouse.model.otlp_json import decode_json_bytes
 from spanhouse.receivers.http_body import media_type, read_body
 from spanhouse.receivers.ingest import Ingest
+from spanhouse.receivers.refusal import Refusal, refuse
 
 PROTOBUF = "application/x-protobuf"
 JSON = "application/json"
 RECEIVER = "otlp_http"
 
-# gRPC status codes used in google.rpc.Status bodies.
-_INVALID_ARGUMENT, _RESOURCE_EXHAUSTED, _UNAVAILABLE = 3, 8, 14
 
-
-def _status_response(fmt: str, http_status: int, grpc_code: int, message: str,
-                     headers: dict | None = None) -> Response:
+def _status_response(fmt: str, refusal: Refusal) -> Response:
+    """The refusal as a ``google.rpc.Status`` in ``fmt`` (protobuf unless JSON)."""
+    code = code_pb2.Code.Value(refusal.grpc_code)
     if fmt == JSON:
-        body = orjson.dumps({"code": grpc_code, "message": message})
+        body = orjson.dumps({"code": code, "message": refusal.message})
     else:
         fmt = PROTOBUF
-        body = status_pb2.Status(code=grpc_code, message=message).SerializeToString()
-    return Response(body, status_code=http_status, media_type=fmt, headers=headers)
+        body = status_pb2.Status(code=code, message=refusal.message).SerializeToString()
+    return Response(body, status_code=refusal.http_status, media_type=fmt,
+                    headers=refusal.headers)
 
 
 def _success_response(fmt: str, result: DecodeResult) -> Response:
@@ -71,21 +69,10 @@ def create_app(ingest: Ingest, max_body_bytes: int) -> Starlette:
                     f"unsupported Content-Type {fmt!r}: use {PROTOBUF} or {JSON}")
             body = await read_body(request, max_body_bytes)
             result = await ingest.submit(RECEIVER, decoders[fmt], body)
-        except UnsupportedMediaType as exc:
-            ingest.refused(RECEIVER, "unsupported_media_type")
-            return _status_response(JSON, 415, _INVALID_ARGUMENT, str(exc))
-        except InvalidInput as exc:
-            ingest.refused(RECEIVER, "invalid")
-            return _status_response(fmt, 400, _INVALID_ARGUMENT, str(exc))
-        except PayloadTooLarge as exc:
-            ingest.refused(RECEIVER, "too_large")
-            return _status_response(fmt, 413, _RESOURCE_EXHAUSTED, str(exc))
-        except Overloaded as exc:
-            retry = str(max(1, math.ceil(exc.retry_after_s)))
-            return _status_response(fmt, 429, _RESOURCE_EXHAUSTED, str(exc), {"Retry-After": retry})
-        except StoreError as exc:
-            ingest.refused(RECEIVER, "store_unavailable")
-            return _status_response(fmt, 503, _UNAVAILABLE, str(exc), {"Retry-After": "5"})
+        except SpanhouseError as exc:
+            # An unsupported Content-Type is answered in JSON: the sender's format is unknown.
+            return _status_response(fmt if fmt in decoders else JSON,
+                                    refuse(ingest, RECEIVER, exc))
         return _success_response(fmt, result)
 
     return Starlette(routes=[Route("/v1/traces", export, methods=["POST"])])

@@ -1,10 +1,16 @@
-"""The store's read side: one trace by id, as ``SpanRecord``s.
+"""The store's read of whole traces by id, as ``SpanRecord``s: ``TraceReader``.
+
+This is the one read that stays in ``spanhouse/store`` (the searches are in
+``spanhouse/query``): it selects every column of the table and turns rows back into records,
+so it changes with the schema and the writer, not with the queries. ``QueryService`` keeps one
+``TraceReader`` per pooled client for ``Reader.get_trace`` and ``Reader.find_traces``.
 
 The query is the one the exporter's README gives for "find traces with traceID": the
 ``{table}_trace_id_ts`` lookup table (filled by the materialized view) bounds the
 ``Timestamp`` range, so the primary key and partitions prune, and the ``TraceId`` bloom filter
-does the rest. The trace id is always a bound parameter (``{trace_id:String}``, bound by the
-server); only validated, backquoted identifiers are formatted into the SQL.
+does the rest. Trace ids are always bound parameters (``{trace_id:String}``,
+``{ids:Array(String)}``, bound by the server); only validated, backquoted identifiers are
+formatted into the SQL.
 
 Works on tables created by the collector's exporter (any release: with or without
 ``ScopeName``/``ScopeVersion``) as well as on Spanhouse's own: it selects only the columns the
@@ -13,16 +19,14 @@ table has, and Spanhouse's extra columns (types, flags, dropped counts, sampling
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from spanhouse.errors import InvalidInput, StoreError
+from spanhouse.model.ids import STORED_TRACE_ID_RE
 from spanhouse.model.span import (
     EventRecord, LinkRecord, SpanRecord, parse_span_kind, parse_status_code, typed_attributes,
 )
 from spanhouse.store.schema import quote_identifier, table_columns
-
-TRACE_ID_RE = re.compile(r"^[0-9a-fA-F]{32}$")
 
 # The exporter's README query, with a bound trace id. {traces} and {id_ts} are backquoted,
 # validated identifiers; {columns} is built from the fixed expressions below.
@@ -38,6 +42,16 @@ WHERE TraceId = {{trace_id:String}}
   AND Timestamp >= trace_start
   AND Timestamp <= trace_end
 ORDER BY Timestamp, SpanId"""
+
+# Several traces in one query (``find_traces``): one time range bounds them all.
+GET_TRACES_SQL = """\
+WITH
+    (SELECT min(Start) FROM {id_ts} WHERE TraceId IN {{ids:Array(String)}}) AS lo,
+    (SELECT max(End) + 1 FROM {id_ts} WHERE TraceId IN {{ids:Array(String)}}) AS hi
+SELECT {columns}
+FROM {traces}
+PREWHERE TraceId IN {{ids:Array(String)}} AND Timestamp >= lo AND Timestamp <= hi
+ORDER BY TraceId, Timestamp, SpanId"""
 
 # Column -> select expression. Times as exact integer nanoseconds.
 REQUIRED_COLUMNS: dict[str, str] = {
@@ -86,22 +100,23 @@ SCOPE_VERSION_ATTR = "otel.scope.version"
 
 
 def validate_trace_id(trace_id: str) -> str:
-    """The canonical (lowercase) form of a 32-hex-character trace id, else ``InvalidInput``."""
-    if not isinstance(trace_id, str) or not TRACE_ID_RE.fullmatch(trace_id):
+    """The stored (lower-case) form of a trace id given as 32 hex digits in any case, else
+    ``InvalidInput``. (Jaeger's shortened ids are widened by the APIs, with
+    ``spanhouse.model.ids.normalize_trace_id``, before they reach the store.)"""
+    canonical = trace_id.lower() if isinstance(trace_id, str) else ""
+    if not STORED_TRACE_ID_RE.fullmatch(canonical):
         shown = trace_id[:64] if isinstance(trace_id, str) else trace_id
         raise InvalidInput(f"trace id {shown!r} is not 32 hexadecimal characters")
-    return trace_id.lower()
+    return canonical
 
 
 class TraceReader:
-    """Reads traces from ``database.table`` and its ``_trace_id_ts`` lookup table.
+    """Reads whole traces from ``database.table`` and its ``_trace_id_ts`` lookup table.
 
-    Contract:
-
-    - ``get_trace`` MUST validate the id (32 hex characters, any case) and raise
-      ``InvalidInput`` otherwise; it returns the trace's spans ordered by start time (then span
-      id), or an empty list when the store has no span of that trace. Store failures raise
-      ``StoreError`` (retryable).
+    - ``get_trace`` keeps ``Reader.get_trace``'s contract (``spanhouse.query.model``): the
+      trace's spans ordered by start time then span id, [] when unknown, ``InvalidInput`` for
+      a malformed id, ``StoreError`` (retryable) when the store fails. ``get_traces`` reads
+      several traces found by a search in one query.
     - It sees every span whose INSERT has completed (``TraceWriter.write`` returned).
     - A span written twice (writes are not idempotent) is returned twice.
     - Returned records belong to the caller. A reader is thread-confined (one per thread; the
@@ -125,9 +140,9 @@ class TraceReader:
         self._names = list(REQUIRED_COLUMNS) + [n for n in OPTIONAL_COLUMNS if n in columns]
         expressions = {**REQUIRED_COLUMNS, **OPTIONAL_COLUMNS}
         self._scope_in_attributes = "ScopeName" not in columns
-        self._sql = GET_TRACE_SQL.format(
-            id_ts=id_ts, traces=traces,
-            columns=", ".join(expressions[name] for name in self._names))
+        select = ", ".join(expressions[name] for name in self._names)
+        self._sql = GET_TRACE_SQL.format(id_ts=id_ts, traces=traces, columns=select)
+        self._many_sql = GET_TRACES_SQL.format(id_ts=id_ts, traces=traces, columns=select)
 
     @property
     def sql(self) -> str:
@@ -143,6 +158,24 @@ class TraceReader:
             raise StoreError(f"reading trace {trace_id} failed: {exc}") from exc
         names = self._names
         return [self._record(dict(zip(names, row))) for row in rows]
+
+    def get_traces(self, trace_ids: list[str]) -> dict[str, list[SpanRecord]]:
+        """The spans of each of ``trace_ids`` (as stored, e.g. ``TraceSummary.trace_id``), per
+        trace id, ordered by start time then span id; a trace the store has not got is left
+        out. ``StoreError`` when the store fails."""
+        ids = list(trace_ids)
+        if not ids:
+            return {}
+        try:
+            rows = self._client.query(self._many_sql, parameters={"ids": ids}).result_rows
+        except Exception as exc:  # driver errors -> our retryable error
+            raise StoreError(f"reading {len(ids)} traces failed: {exc}") from exc
+        names = self._names
+        out: dict[str, list[SpanRecord]] = {}
+        for row in rows:
+            record = self._record(dict(zip(names, row)))
+            out.setdefault(record.trace_id, []).append(record)
+        return out
 
     def _record(self, r: dict[str, Any]) -> SpanRecord:
         attributes = typed_attributes(r["SpanAttributes"], r.get("SpanAttributeTypes"))

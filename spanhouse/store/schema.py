@@ -43,11 +43,13 @@ Spanhouse-created table already exists, e.g. on restart, its additions exist too
 from __future__ import annotations
 
 import re
-from importlib import resources
 
 from spanhouse.errors import ConfigError, StoreError
+from spanhouse.sqlfiles import read_sql
 
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+SQL_PACKAGE = "spanhouse.store"   # the DDL files: spanhouse/store/sql/*.sql
 
 # Executed in this order (the view needs both tables).
 DDL_FILES = ("traces_table.sql", "trace_id_ts_table.sql", "trace_id_ts_mv.sql")
@@ -91,10 +93,6 @@ def ttl_clause(column: str, ttl_days: int) -> str:
     return f"TTL toDateTime({column}) + toIntervalDay({ttl_days})"
 
 
-def _read_ddl(name: str) -> str:
-    return resources.files("spanhouse.store").joinpath("sql", name).read_text(encoding="utf-8")
-
-
 def render_schema(database: str, table: str, ttl_days: int = 0,
                   engine: str = "MergeTree()") -> list[str]:
     """The statements ``create_schema`` runs, rendered (for tests and ``--dry-run`` output)."""
@@ -105,7 +103,7 @@ def render_schema(database: str, table: str, ttl_days: int = 0,
     statements = [f"CREATE DATABASE IF NOT EXISTS {db}"]
     for name in DDL_FILES + ADDITION_FILES:
         ttl_column = _TTL_COLUMN.get(name, "Timestamp")
-        sql = _read_ddl(name)
+        sql = read_sql(SQL_PACKAGE, name)
         # Quote every "{database}.{table}..." reference as `db`.`table_suffix`.
         sql = re.sub(r"\{database\}\.\{table\}([A-Za-z0-9_]*)",
                      lambda m: f"{db}.`{table}{m.group(1)}`", sql)
@@ -127,10 +125,12 @@ def span_graph_columns() -> str:
     """The relation columns of the span graph addition as a select list over a span of the
     traces table (``span_graph_columns.sql``): the view fills the addition with them, and the
     trace doctor computes them from the traces table when a store has not got it."""
-    return _strip_comments(_read_ddl("span_graph_columns.sql"))
+    return _strip_comments(read_sql(SQL_PACKAGE, "span_graph_columns.sql"))
 
 
 def _strip_comments(sql: str) -> str:
+    """``sql`` without its comments, end-of-line ones too (the traces table's DDL marks
+    Spanhouse's columns with ``-- spanhouse``), and without blank lines."""
     lines = []
     for line in sql.splitlines():
         code = line.split("--", 1)[0].rstrip()

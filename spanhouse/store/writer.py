@@ -22,7 +22,8 @@ import pyarrow.compute as pc
 
 from spanhouse.errors import InvalidInput, StoreError
 from spanhouse.model.attributes import STRING, TYPE_NAMES
-from spanhouse.model.batch import SPAN_KINDS, STATUS_CODES, AttrColumns, SpanBatch
+from spanhouse.model.batch import AttrColumns, SpanBatch
+from spanhouse.model.enums import SPAN_KINDS, STATUS_CODES
 from spanhouse.model.raw_chunk import RawChunk
 from spanhouse.store.native_insert import NativeIncompatible, NativeProtobufInserter
 from spanhouse.store.schema import quote_identifier, table_columns
@@ -170,28 +171,22 @@ def batch_to_arrow(batch: SpanBatch, columns: set[str] | None = None) -> pa.Tabl
 
 
 class TraceWriter:
-    """Writes ``SpanBatch``es into ``database.table`` (the exporter's traces table).
+    """Writes ``SpanBatch``es into ``database.table`` (the exporter's traces table): the
+    store's ``spanhouse.store.tracestore.Writer``, whose contract ``write`` and ``close`` keep.
 
-    Contract:
+    How this writer meets it:
 
-    - ``write`` MUST return only once the batch is durable in the store: the INSERT has
-      completed and acknowledged every row. It returns the number of rows written
-      (``len(batch)``). On failure it MUST raise ``StoreError`` (retryable), and the caller
-      MUST assume any part of the batch may or may not have been written.
-    - ``write`` is idempotent only for a batch with an ``insert_token``: the INSERT carries it
-      as ``insert_deduplication_token`` and a table with a deduplication window
-      (``schema.enable_deduplication``) drops a repeat. Without a token, writing the same batch
-      twice stores its spans twice.
-    - ``write`` MUST NOT modify the batch, nor keep a reference to it after returning.
-    - A writer is thread-confined: it MUST be used from one thread at a time (its client is
-      not shared). Open one writer per writing thread.
+    - ``write`` returns once the INSERT has completed and acknowledged every row; a driver
+      error becomes ``StoreError``, a batch Arrow cannot convert ``InvalidInput``.
+    - A batch's ``insert_token`` goes with the INSERT as ``insert_deduplication_token``, so a
+      table with a deduplication window (``schema.enable_deduplication``) drops a repeat.
+    - Its client is its own (not shared): one writer per writing thread.
     - ``write`` also takes a ``RawChunk`` (OTLP protobuf bytes): ClickHouse parses them itself
       (``native_insert``), writing the same rows; a chunk the native INSERT cannot take is
       decoded and written as columns.
     - Only the columns the table has are written (read once, at construction), so a table
       created by the collector's ClickHouse exporter works; Spanhouse's extra columns are then
       simply not stored.
-    - ``close`` releases the client; the writer MUST NOT be used afterwards.
     """
 
     def __init__(self, client, database: str, table: str):

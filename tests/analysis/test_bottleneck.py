@@ -26,6 +26,7 @@ from spanhouse.analysis.bottleneck import (analyze_trace, endpoint_bottlenecks, 
 from spanhouse.analysis.store import AnalysisStore
 from spanhouse.errors import InvalidInput, NotFound
 from spanhouse.model.batch import SpanBatch
+from spanhouse.model.enums import SpanKind
 from spanhouse.model.span import records_from_batch
 from spanhouse.store.pool import Pool
 from tests.analysis.stores import loaded_databases
@@ -39,7 +40,7 @@ NOW = dt.datetime.fromtimestamp((W0 + HOUR) // 1_000_000_000, dt.timezone.utc)  
 
 SEED = "5eed0000000000000000000000000001"
 SEED_START = W0 + 30 * MINUTE
-SERVER, CLIENT = 2, 3
+SERVER, CLIENT = SpanKind.SERVER, SpanKind.CLIENT
 CURRENT = [(10, 100, 50), (20, 200, 0), (30, 300, 0), (40, 400, 0), (50, 1000, 0)]
 PREVIOUS = [(10, 100, 0), (10, 100, 0), (10, 200, 0)]
 

@@ -30,6 +30,7 @@ from spanhouse.analysis.store import AnalysisStore
 from spanhouse.api.v1_compare import routes
 from spanhouse.errors import InvalidInput
 from spanhouse.model.batch import SpanBatch
+from spanhouse.model.enums import SpanKind, StatusCode
 from spanhouse.query.model import rfc3339
 from spanhouse.store.pool import Pool
 from tests.analysis.stores import loaded_databases
@@ -50,8 +51,8 @@ FAST_SQL = ("SELECT * FROM users WHERE id = ?", "SELECT * FROM carts WHERE user 
             "UPDATE carts SET total = ? WHERE id = ?")
 FAST_MS = [50 + i for i in range(90)]
 SLOW_MS = [1500 + 50 * j for j in range(10)]
-SERVER, CLIENT = 2, 3
-ERROR = 2
+SERVER, CLIENT = SpanKind.SERVER, SpanKind.CLIENT
+ERROR = StatusCode.ERROR
 
 _ids = itertools.count(1)
 

@@ -9,12 +9,13 @@ import random
 
 import pytest
 
-from spanhouse.analysis.critical_path import (KIND_CONSUMER, KIND_PRODUCER, critical_path,
-                                              critical_path_times, find_root, self_times,
-                                              union_length)
+from spanhouse.analysis.critical_path import (critical_path, critical_path_times, find_root,
+                                              self_times, union_length)
+from spanhouse.model.enums import SpanKind
 from spanhouse.model.span import SpanRecord
 
-INTERNAL, SERVER, CLIENT = 1, 2, 3
+INTERNAL, SERVER, CLIENT = SpanKind.INTERNAL, SpanKind.SERVER, SpanKind.CLIENT
+KIND_PRODUCER, KIND_CONSUMER = SpanKind.PRODUCER, SpanKind.CONSUMER
 
 
 def s(span_id: str, parent: str, start: int, duration: int, kind: int = SERVER,

@@ -44,6 +44,7 @@ from spanhouse.analysis.store import AnalysisStore
 from spanhouse.api.v1_doctor import routes
 from spanhouse.errors import InvalidInput
 from spanhouse.model.batch import SpanBatch
+from spanhouse.model.enums import SpanKind, StatusCode
 from spanhouse.store.pool import Pool
 from tests.analysis.stores import loaded_databases
 from tests.store.batches import add_set, add_span
@@ -55,8 +56,9 @@ S = 1_000 * MS
 B = (time.time_ns() // S - 3 * 3600) * S
 WINDOW = (B - S, B + 200 * S)
 UNSAMPLED_WINDOW = (B, B + 10 * S)
-INTERNAL, SERVER, CLIENT, PRODUCER, CONSUMER = 1, 2, 3, 4, 5
-ERROR = 2
+INTERNAL, SERVER, CLIENT, PRODUCER, CONSUMER = (SpanKind.INTERNAL, SpanKind.SERVER, SpanKind.CLIENT,
+                                              SpanKind.PRODUCER, SpanKind.CONSUMER)
+ERROR = StatusCode.ERROR
 USER = {"user.id": "u-1"}
 
 _trace_ids = itertools.count(1)

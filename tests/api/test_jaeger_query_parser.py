@@ -8,11 +8,13 @@ import re
 
 import pytest
 
+from spanhouse.api.jaeger_params import parse_span_kind, parse_trace_id
 from spanhouse.api.jaeger_query import (
-    DEFAULT_DEPENDENCY_LOOKBACK_NS, DEFAULT_TRACE_QUERY_LOOKBACK_NS, Params, QueryParser,
-    go_atoi, go_parse_bool, go_parse_duration, go_parse_int, parse_rfc3339, parse_span_kind,
-    parse_trace_id,
+    DEFAULT_DEPENDENCY_LOOKBACK_NS, DEFAULT_TRACE_QUERY_LOOKBACK_NS, QueryParser,
 )
+from spanhouse.api.params import Params
+from spanhouse.gotime import go_atoi, go_parse_bool, go_parse_int, parse_rfc3339
+from spanhouse.gotime import parse_duration_ns as go_parse_duration
 from spanhouse.errors import InvalidInput
 from spanhouse.query.model import MAX_LIMIT, AttributeFilter, SearchQuery
 

@@ -4,7 +4,6 @@ set of tests/analysis/test_bottleneck.py: JSON shapes, parameters and error mapp
 from __future__ import annotations
 
 import warnings
-from contextlib import contextmanager
 
 import pytest
 from starlette.applications import Starlette
@@ -106,10 +105,19 @@ def test_endpoint_window_and_cap(client):
     ({"endpoint": "a b", "since": "1h", "start": "now"}, "either since or start"),
     ({"endpoint": "a b", "max_traces": "0"}, "max_traces"),
     ({"endpoint": "a b", "max_traces": "10001"}, "max_traces"),
-    ({"service": "x'; DROP TABLE t; --", "operation": "b"}, "quotes"),
+    ({"service": "x\ny", "operation": "b"}, "control character"),
 ])
 def test_endpoint_bad_parameters(client, params, message):
     assert message in error_of(client.get("/api/v1/bottleneck", params=params), 400)
+
+
+def test_quotes_and_sql_in_names_are_plain_text(client):
+    """Names are bound, never spliced into SQL (``spanhouse.api.freetext``): no such endpoint."""
+    response = client.get("/api/v1/bottleneck", params={"service": "x'; DROP TABLE t; --",
+                                                        "operation": "b"})
+    assert response.status_code == 200, response.text
+    assert response.json()["data"]["window"]["traces"] == 0
+    assert response.json()["query"]["service"] == "x'; DROP TABLE t; --"
 
 
 def test_repeated_parameter(client):
@@ -124,15 +132,16 @@ def test_other_v1_paths_still_answer(client):
 
 # ------------------------------------------------------------------ store failures
 class BrokenStore:
-    class query:  # noqa: N801 - stands in for store.query
-        @staticmethod
-        def get_trace(trace_id):
-            raise StoreError("reading trace failed: connection refused")
+    """An ``AnalysisReader`` whose every read fails."""
 
-    @contextmanager
-    def client(self):
+    def get_trace(self, trace_id):
+        raise StoreError("reading trace failed: connection refused")
+
+    def tables(self):
         raise StoreError("the store is down")
-        yield  # pragma: no cover
+
+    def rows(self, sql, parameters, what):
+        raise StoreError("the store is down")
 
 
 def test_store_errors_are_503():

@@ -122,7 +122,7 @@ def test_start_end_window(client, fake):
     ({"where": "error", "limit": "1001"}, "limit"),
     ({"where": "error", "since": "1h", "start": "10:00"}, "either since or start"),
     ({"where": "error", "since": "an hour"}, "since"),
-    ({"where": "error", "service": "a'b"}, "service: quotes"),
+    ({"where": "error", "service": "a\x01b"}, "service: holds a control character"),
     ({"where": "error", "attr": "k=v"}, "unknown parameter 'attr'"),
 ])
 def test_bad_parameters_are_400(client, fake, params, message):
@@ -130,6 +130,15 @@ def test_bad_parameters_are_400(client, fake, params, message):
     assert r.status_code == 400, r.text
     assert r.json()["error"]["status"] == 400 and message in r.json()["error"]["message"]
     assert fake.calls == []
+
+
+def test_quotes_in_names_are_plain_text(client, fake):
+    """Names are bound, never spliced into SQL (``spanhouse.api.freetext``)."""
+    r = client.get("/api/v1/compare", params={"where": "error", "service": "a'b",
+                                              "operation": "x; DROP TABLE t"})
+    assert r.status_code == 200, r.text
+    assert (r.json()["query"]["service"], r.json()["query"]["operation"]) == (
+        "a'b", "x; DROP TABLE t")
 
 
 def test_repeated_parameter_is_400(client, fake):

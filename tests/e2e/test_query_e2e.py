@@ -212,11 +212,14 @@ def test_jaeger_api(shop_server):
 def test_hostile_input_is_refused_or_harmless(shop_server):
     server, shop, ids = shop_server
     for params in ({"limit": "10000000"}, {"since": "1h; DROP TABLE otel_traces"},
-                   {"service": "x' OR '1'='1"}, {"min_duration": "-5s"}, {"nonsense": "1"}):
+                   {"min_duration": "-5s"}, {"nonsense": "1"}):
         response = server.get("/api/v1/search", params=params)
         assert response.status_code == 400, params
         assert response.json()["error"]["message"]
-    # Through Jaeger's API a quote is just text: no match, and the store is intact.
+    # A quote is just text (every value is a bound parameter), on both APIs alike: no match,
+    # and the store is intact.
+    response = server.get("/api/v1/search", params={"service": "x' OR '1'='1", "since": "1h"})
+    assert response.status_code == 200 and response.json()["data"] == []
     response = server.get("/api/traces", params={"service": "x' OR '1'='1", "lookback": "1h"})
     assert response.status_code == 200 and response.json()["data"] == []
     assert len(v1(server, "slowest", since="1h", limit="100")) == len(shop.sent)

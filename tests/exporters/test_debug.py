@@ -6,16 +6,18 @@ import logging
 
 import pytest
 
+from spanhouse.component import BuildContext
 from spanhouse.config.section import Section
 from spanhouse.errors import ConfigError
-from spanhouse.exporters.debug import DebugExporter, format_timestamp, from_config
+from spanhouse.exporters.debug import FACTORY, DebugExporter, format_timestamp
+from spanhouse.telemetry import Telemetry
 from tests.exporters import SPANS_PER_TRACE, make_batch
 
 LOGGER = "spanhouse.exporters.debug"
 
 
 def exporter(settings: dict, name: str = "debug") -> DebugExporter:
-    e = from_config(name, Section(settings, f"exporters.{name}"))
+    e = FACTORY.create(name, Section(settings, f"exporters.{name}"), BuildContext(Telemetry()))
     e.start()
     return e
 

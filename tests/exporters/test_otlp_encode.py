@@ -10,6 +10,7 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 
 from spanhouse.model.attributes import TYPE_CODES
 from spanhouse.model.batch import AttrColumns, SpanBatch
+from spanhouse.model.enums import SpanKind, StatusCode
 from spanhouse.model.otlp_encode import encode_bytes, encode_request, set_any
 from spanhouse.model.otlp_proto import decode_proto_bytes, decode_request, encode_any
 from tests.exporters import EVERY_TYPE, any_value, make_batch, make_request
@@ -139,8 +140,8 @@ def test_service_name_restored_when_the_resource_lacks_the_attribute():
     batch.resource_attributes.close_set()
     s = batch.add_scope("", "")
     for name, value in (("trace_id", "1" * 32), ("span_id", "2" * 16), ("parent_span_id", ""),
-                        ("trace_state", ""), ("flags", 0), ("name", "x"), ("kind", 2),
-                        ("start_ns", 1), ("end_ns", 2), ("status_code", 0),
+                        ("trace_state", ""), ("flags", 0), ("name", "x"), ("kind", SpanKind.SERVER),
+                        ("start_ns", 1), ("end_ns", 2), ("status_code", StatusCode.UNSET),
                         ("status_message", ""), ("dropped_attributes_count", 0),
                         ("dropped_events_count", 0), ("dropped_links_count", 0),
                         ("resource_index", r), ("scope_index", s)):

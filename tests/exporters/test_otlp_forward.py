@@ -21,17 +21,29 @@ from google.rpc import error_details_pb2, status_pb2
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
 from spanhouse.api.jaeger_json import jaeger_span_id, key_value
+from spanhouse.component import BuildContext
 from spanhouse.config.section import Section
 from spanhouse.errors import ConfigError, Overloaded
 from spanhouse.exporters.otlp import (
-    OtlpGrpcExporter, OtlpHttpExporter, RetrySettings, from_config, parse_retry_after,
+    OTLP_FACTORY, OTLPHTTP_FACTORY, OtlpGrpcExporter, OtlpHttpExporter, RetrySettings,
+    parse_retry_after,
 )
 from spanhouse.model.attributes import TYPE_NAMES, decode_typed
+from spanhouse.model.enums import StatusCode
 from spanhouse.model.otlp_proto import decode_proto_bytes
 from spanhouse.telemetry import Telemetry
 from tests.exporters import SPANS_PER_TRACE, make_batch
 
 FAST_RETRY = {"initial_interval": "50ms", "max_interval": "200ms", "max_elapsed_time": "20s"}
+
+
+FACTORIES = {f.type: f for f in (OTLP_FACTORY, OTLPHTTP_FACTORY)}
+
+
+def from_config(name: str, section: Section, telemetry: Telemetry):
+    """Build exporter ``name`` (``otlp``, ``otlphttp/x``) through its component factory."""
+    factory = FACTORIES[name.split("/", 1)[0]]
+    return factory.create(name, section, BuildContext(telemetry))
 
 
 def metric(telemetry: Telemetry, name: str, exporter: str) -> float:
@@ -74,7 +86,7 @@ def check_trace(batch, trace: dict) -> None:
             assert tags[key] == want, key
         if batch.scope_name[batch.scope_index[i]]:
             assert tags["otel.scope.name"] == ("string", batch.scope_name[batch.scope_index[i]])
-        if batch.status_code[i] == 2:
+        if batch.status_code[i] == StatusCode.ERROR:
             assert tags["error"] == ("bool", True)
             assert tags["otel.status_description"] == ("string", batch.status_message[i])
         if batch.trace_state[i]:

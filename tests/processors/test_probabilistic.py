@@ -18,8 +18,9 @@ from spanhouse.model.batch import SpanBatch
 from spanhouse.processors import otep235 as ot
 from spanhouse.processors.hashing import fnv1a_32
 from spanhouse.processors.probabilistic import (
-    ProbabilisticSampler, ProbabilisticSamplerConfig, _priority_of, parse_config,
+    ProbabilisticSampler, ProbabilisticSamplerConfig, parse_config,
 )
+from spanhouse.processors.sampling_priority import priority_of
 from spanhouse.telemetry import Telemetry
 
 DEFAULT_HASH_SEED = 4312  # tracesprocessor_test.go's defaultHashSeed
@@ -292,7 +293,7 @@ def test_span_sampling_priority(mode, pct, key, value, code, sampled):
 ])
 def test_parse_span_sampling_priority(value, code, want):
     """Test_parseSpanSamplingPriority (0 defer, 1 must sample, 2 do not sample)."""
-    assert _priority_of(value, code) == want
+    assert priority_of(value, code) == want
 
 
 def test_priority_found_among_other_attributes():

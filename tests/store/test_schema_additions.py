@@ -5,8 +5,9 @@ written with the same error / entry tests as the query service's SQL."""
 from __future__ import annotations
 
 from spanhouse.query.sqlutil import IS_ENTRY, IS_ERROR, MAX_INDEXED_BYTES
+from spanhouse.sqlfiles import read_sql
 from spanhouse.store.schema import (
-    ADDITION_FILES, ADDITIONS, DDL_FILES, _read_ddl, create_schema, render_schema,
+    ADDITION_FILES, ADDITIONS, DDL_FILES, SQL_PACKAGE, create_schema, render_schema,
     span_graph_columns,
 )
 from spanhouse.store.writer import TraceWriter
@@ -36,12 +37,12 @@ def test_the_additions_come_after_the_exporters_objects():
 
 def test_views_use_the_query_services_error_and_entry_tests():
     """The views precompute what spanhouse.query.sqlutil's fragments test at query time."""
-    assert IS_ERROR in _read_ddl("trace_summary_mv.sql")
-    entry_view = _read_ddl("entry_error_spans_mv.sql")
+    assert IS_ERROR in read_sql(SQL_PACKAGE, "trace_summary_mv.sql")
+    entry_view = read_sql(SQL_PACKAGE, "entry_error_spans_mv.sql")
     assert IS_ERROR in entry_view
     assert IS_ENTRY.strip("()") in entry_view
-    assert f"<= {MAX_INDEXED_BYTES}" in _read_ddl("attributes_mv.sql")
-    stats_view = _read_ddl("span_stats_mv.sql")
+    assert f"<= {MAX_INDEXED_BYTES}" in read_sql(SQL_PACKAGE, "attributes_mv.sql")
+    stats_view = read_sql(SQL_PACKAGE, "span_stats_mv.sql")
     assert IS_ERROR in stats_view and IS_ENTRY.strip("()") in stats_view
 
 

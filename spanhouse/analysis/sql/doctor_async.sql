@@ -18,13 +18,13 @@ FROM (
         SpanHash NOT IN (
             SELECT ParentHash FROM ${graph}
             WHERE ${wide} AND ParentHash != 0
-                AND SpanKind IN ('Consumer', 'SPAN_KIND_CONSUMER', 'Server', 'SPAN_KIND_SERVER'))
+                AND SpanKind IN ${consumer_or_server_kinds})
         AND SpanHash NOT IN (
             SELECT arrayJoin(LinkHashes) FROM ${graph}
             WHERE ${wide} AND notEmpty(LinkHashes)) AS unlinked
     FROM ${graph}
     WHERE ${window} AND Timestamp <= fromUnixTimestamp64Nano({settled:Int64})
-        AND SpanKind IN ('Producer', 'SPAN_KIND_PRODUCER')
+        AND SpanKind IN ${producer_kinds}
 )
 GROUP BY service, destination
 UNION ALL
@@ -36,7 +36,7 @@ SELECT
     countIf(ParentHash = 0 AND empty(LinkHashes)) AS unlinked_spans,
     groupArrayIf(5)(TraceId, ParentHash = 0 AND empty(LinkHashes)) AS examples
 FROM ${graph}
-WHERE ${window} AND SpanKind IN ('Consumer', 'SPAN_KIND_CONSUMER')
+WHERE ${window} AND SpanKind IN ${consumer_kinds}
 GROUP BY service, destination
 )
 ORDER BY what DESC, service, destination   -- producers first, then consumer roots

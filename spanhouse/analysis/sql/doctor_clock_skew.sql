@@ -17,14 +17,14 @@ FROM (
         SELECT ParentHash AS k, TraceId AS trace, toString(ServiceName) AS service,
                toUnixTimestamp64Nano(Timestamp) AS ts, ts + toInt64(Duration) AS te
         FROM ${graph}
-        WHERE ${window} AND ParentHash != 0 AND SpanKind IN ('Server', 'SPAN_KIND_SERVER')
+        WHERE ${window} AND ParentHash != 0 AND SpanKind IN ${server_kinds}
             AND Duration <= {max_duration:UInt64}
     ) AS c
     INNER JOIN (
         SELECT SpanHash AS k, toString(ServiceName) AS service,
                toUnixTimestamp64Nano(Timestamp) AS ts, ts + toInt64(Duration) AS te
         FROM ${graph}
-        WHERE ${wide} AND SpanKind IN ('Client', 'SPAN_KIND_CLIENT')
+        WHERE ${wide} AND SpanKind IN ${client_kinds}
             AND Duration <= {max_duration:UInt64}
     ) AS p ON c.k = p.k
     WHERE p.service != c.service

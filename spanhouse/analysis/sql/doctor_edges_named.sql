@@ -28,7 +28,7 @@ FROM (
                indexOf({callees:Array(String)}, splitByChar('.', splitByChar(':', target)[1])[1])) AS i
         FROM ${graph}
         WHERE ${window} AND Timestamp <= fromUnixTimestamp64Nano({settled:Int64})
-            AND SpanKind IN ('Client', 'SPAN_KIND_CLIENT') AND Target != ''
+            AND SpanKind IN ${client_kinds} AND Target != ''
             AND i > 0
     )
     WHERE lower(caller) != callee

@@ -31,7 +31,7 @@ FROM (
                 toUnixTimestamp64Nano(Timestamp) AS ts, ts + toInt64(Duration) AS te
             FROM ${graph}
             WHERE ${window} AND Timestamp <= fromUnixTimestamp64Nano({settled:Int64})
-                AND SpanKind IN ('Client', 'SPAN_KIND_CLIENT') AND Unnamed = 1
+                AND SpanKind IN ${client_kinds} AND Unnamed = 1
                 AND SpanHash NOT IN (
                     SELECT ParentHash FROM ${graph} WHERE ${wide} AND ParentHash != 0)
         )
@@ -42,7 +42,7 @@ FROM (
             toUnixTimestamp64Nano(Timestamp) AS ts, ts + toInt64(Duration) AS te,
             intDiv(ts, 100000000) AS bucket
         FROM ${graph}
-        WHERE ${wide} AND ParentHash = 0 AND SpanKind IN ('Server', 'SPAN_KIND_SERVER')
+        WHERE ${wide} AND ParentHash = 0 AND SpanKind IN ${server_kinds}
     ) AS r ON c.bucket = r.bucket
     WHERE r.ts >= c.ts AND r.ts <= least(c.te, c.ts + {max_gap:Int64})
         AND r.te <= c.te + {tolerance:Int64} AND r.callee != c.caller

@@ -10,14 +10,13 @@
 SELECT
     countIf(is_client AND settled AND Target != '') AS named,
     countIf(is_client AND settled AND Unnamed = 1) AS unnamed,
-    countIf(SpanKind IN ('Producer', 'SPAN_KIND_PRODUCER') AND settled) AS producers,
-    countIf(SpanKind IN ('Consumer', 'SPAN_KIND_CONSUMER')) AS consumers,
-    countIf(SpanKind IN ('Server', 'SPAN_KIND_SERVER') AND ParentHash != 0) AS calls
+    countIf(SpanKind IN ${producer_kinds} AND settled) AS producers,
+    countIf(SpanKind IN ${consumer_kinds}) AS consumers,
+    countIf(SpanKind IN ${server_kinds} AND ParentHash != 0) AS calls
 FROM (
     SELECT SpanKind, ParentHash, Target, Unnamed,
-           SpanKind IN ('Client', 'SPAN_KIND_CLIENT') AS is_client,
+           SpanKind IN ${client_kinds} AS is_client,
            Timestamp <= fromUnixTimestamp64Nano({settled:Int64}) AS settled
     FROM ${graph}
-    WHERE ${window} AND SpanKind IN ('Client', 'SPAN_KIND_CLIENT', 'Producer',
-        'SPAN_KIND_PRODUCER', 'Consumer', 'SPAN_KIND_CONSUMER', 'Server', 'SPAN_KIND_SERVER')
+    WHERE ${window} AND SpanKind IN ${relation_kinds}
 )

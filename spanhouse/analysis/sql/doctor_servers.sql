@@ -5,6 +5,6 @@ SELECT
     toUnixTimestamp64Nano(min(Timestamp)) AS first_ns,
     max(toUnixTimestamp64Nano(Timestamp) + toInt64(Duration)) AS last_ns
 FROM ${graph}
-WHERE ${wide} AND SpanKind IN ('Server', 'SPAN_KIND_SERVER')
+WHERE ${wide} AND SpanKind IN ${server_kinds}
 GROUP BY service
 ORDER BY service

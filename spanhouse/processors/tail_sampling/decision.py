@@ -1,6 +1,6 @@
-"""Sampling decisions, and how the decisions of several policies combine into one.
+"""The trace's sampling decision: how the decisions of several policies combine into one.
 
-A port of the OTel Collector ``tail_sampling`` processor's ``sampling.Decision`` values and of
+A port of the OTel Collector ``tail_sampling`` processor's
 ``tailSamplingSpanProcessor.makeDecision`` (``processor/tailsamplingprocessor/processor.go``):
 
 1. policies are evaluated in order (``build_policies`` puts the ``drop`` policies first, as the
@@ -13,52 +13,20 @@ A port of the OTel Collector ``tail_sampling`` processor's ``sampling.Decision``
    else not sampled.
 
 ``probability`` is Spanhouse's addition (for adjusted counts): every policy reports, with its
-decision, the chance that it samples a trace like this one. See ``Verdict``.
+decision, the chance that it samples a trace like this one. The decisions and the policies'
+answers are in ``verdict``.
 """
 
 from __future__ import annotations
 
-import enum
 import logging
-from typing import TYPE_CHECKING, NamedTuple, Sequence
+from typing import NamedTuple, Sequence
 
-if TYPE_CHECKING:  # pragma: no cover
-    from spanhouse.processors.tail_sampling.policies.base import Policy
-    from spanhouse.processors.tail_sampling.trace import TraceView
+from spanhouse.processors.tail_sampling.policies.base import Policy
+from spanhouse.processors.tail_sampling.trace import TraceView
+from spanhouse.processors.tail_sampling.verdict import Decision
 
 log = logging.getLogger(__name__)
-
-
-class Decision(enum.Enum):
-    """Upstream's ``sampling.Decision`` (same order, same meaning)."""
-
-    Unspecified = 0       # not decided yet
-    Pending = 1           # policy not evaluated yet
-    Sampled = 2
-    NotSampled = 3
-    Dropped = 4           # a ``drop`` policy matched: never sampled, whatever else matched
-    Error = 5             # the policy failed to evaluate
-    InvertSampled = 6     # ``invert_match`` flow: sample (unless another policy says NotSampled)
-    InvertNotSampled = 7  # ``invert_match`` flow: do not sample (overrides Sampled)
-
-
-SAMPLING = (Decision.Sampled, Decision.InvertSampled)
-
-
-class Verdict(NamedTuple):
-    """One policy's answer for one trace.
-
-    ``probability`` is the chance that this policy samples a trace like this one: 1.0 for the
-    deterministic policies (attribute, latency, status code, OTTL, ...); ``pct / 100`` for
-    ``probabilistic``; derived from the children for ``and`` (product), ``not`` (``1 - p`` when
-    the child is random, else 1), ``drop`` (product) and ``composite`` (the child that decided).
-    ``rate_limiting`` and ``bytes_limiting`` report 1.0: whether they keep a trace depends on
-    the traffic, not on the trace, so no per-trace probability exists (a trace kept by a rate
-    limiter alone is counted as itself).
-    """
-
-    decision: Decision
-    probability: float = 1.0
 
 
 class Outcome(NamedTuple):
@@ -69,7 +37,7 @@ class Outcome(NamedTuple):
     final: Decision = Decision.NotSampled  # Sampled, NotSampled or Dropped (for metrics)
 
 
-def evaluate_policies(policies: Sequence["Policy"], trace: "TraceView",
+def evaluate_policies(policies: Sequence[Policy], trace: TraceView,
                       sample_on_first_match: bool) -> Outcome:
     """Evaluate ``policies`` on ``trace`` and combine their decisions as upstream's
     ``makeDecision`` does."""

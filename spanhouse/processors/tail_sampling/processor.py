@@ -7,7 +7,8 @@ Semantics follow ``processor/tailsamplingprocessor`` (processor.go):
 - policies combine as upstream's ``makeDecision`` (``decision.evaluate_policies``): drop first,
   then inverted-not-sampled, sampled, inverted-sampled;
 - a decided trace stays in the map as a decision only (its spans are released), so late spans
-  follow it; with ``decision_cache`` the decision moves to an LRU cache of that size instead;
+  follow it; with ``decision_cache`` the decision moves to an LRU cache of that size instead
+  (``cachetools.LRUCache``; size 0: no cache, as upstream's nop cache);
 - at most ``num_traces`` traces are held: a new trace evicts the oldest (counted as evicted
   before its decision when it was still pending), or, with ``block_on_overflow``, the sender is
   refused with a retryable error instead of blocking the event loop;
@@ -32,10 +33,12 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
+from cachetools import LRUCache
+
+from spanhouse.component import BuildContext, Consumer, Factory
 from spanhouse.config.section import Section
 from spanhouse.errors import ConfigError, Overloaded
 from spanhouse.model.batch import SpanBatch
-from spanhouse.pipeline import Consumer
 from spanhouse.processors.delivery import deliver
 from spanhouse.processors.tail_sampling.decision import evaluate_policies
 from spanhouse.processors.tail_sampling.registry import build_policies
@@ -89,27 +92,24 @@ def parse_config(section: Section) -> tuple[TailSamplingConfig, list[Section]]:
     return config, policies
 
 
-class _LRU:
-    """A bounded map of trace id -> decision (size 0: disabled, as upstream's nop cache)."""
+# A decision cache: trace id -> (policy, probability), or None for size 0 (no cache).
+DecisionCache = LRUCache | None
 
-    def __init__(self, size: int):
-        self.size = size
-        self._data: OrderedDict[str, tuple[str, float]] = OrderedDict()
 
-    def get(self, key: str):
-        value = self._data.get(key)
-        if value is not None:
-            self._data.move_to_end(key)
-        return value
+def _decision_cache(size: int) -> DecisionCache:
+    return LRUCache(maxsize=size) if size > 0 else None
 
-    def put(self, key: str, value: tuple[str, float]) -> bool:
-        if self.size <= 0:
-            return False
-        self._data[key] = value
-        self._data.move_to_end(key)
-        while len(self._data) > self.size:
-            self._data.popitem(last=False)
-        return True
+
+def _recall(cache: DecisionCache, trace_id: str) -> tuple[str, float] | None:
+    return cache.get(trace_id) if cache is not None else None
+
+
+def _remember(cache: DecisionCache, trace_id: str, decision: tuple[str, float]) -> bool:
+    """Put ``decision`` in ``cache``; False when there is no cache (the trace map keeps it)."""
+    if cache is None:
+        return False
+    cache[trace_id] = decision
+    return True
 
 
 class _Entry:
@@ -133,8 +133,8 @@ class TailSamplingProcessor:
         self._traces: OrderedDict[str, _Entry] = OrderedDict()   # arrival order
         self._pending: OrderedDict[str, _Entry] = OrderedDict()  # undecided, arrival order
         self._root_due: list[tuple[float, str]] = []             # heap of early deadlines
-        self._sampled_cache = _LRU(config.sampled_cache_size)
-        self._not_sampled_cache = _LRU(config.non_sampled_cache_size)
+        self._sampled_cache = _decision_cache(config.sampled_cache_size)
+        self._not_sampled_cache = _decision_cache(config.non_sampled_cache_size)
         self._outbox: list[SpanBatch] = []                        # late spans of kept traces
         self._buffered_spans = 0
         self._sending_low = 0   # write-ahead log seq_low of what is being decided and sent
@@ -227,10 +227,10 @@ class TailSamplingProcessor:
                 entry = self._traces.get(trace_id)
                 decision = entry.decision if entry is not None else None
                 if entry is None:
-                    cached = self._sampled_cache.get(trace_id)
+                    cached = _recall(self._sampled_cache, trace_id)
                     if cached is not None:
                         decision = (True, *cached)
-                    elif self._not_sampled_cache.get(trace_id) is not None:
+                    elif _recall(self._not_sampled_cache, trace_id) is not None:
                         decision = (False, "", 1.0)
                 if decision is not None:
                     self._late.labels(self.name, "sampled" if decision[0] else "not_sampled").inc(len(rows))
@@ -300,7 +300,7 @@ class TailSamplingProcessor:
         self._dropped.labels(self.name, f"evicted_{reason}").inc(spans)
         entry.view = None
         entry.decision = (False, "", 1.0)
-        if remove and self._not_sampled_cache.put(trace_id, ("", 1.0)):
+        if remove and _remember(self._not_sampled_cache, trace_id, ("", 1.0)):
             self._traces.pop(trace_id, None)
 
     # ------------------------------------------------------------------ decisions
@@ -351,7 +351,7 @@ class TailSamplingProcessor:
                 probability = outcome.probability if outcome.probability > 0 else 1.0
                 entry.decision = (outcome.sampled, outcome.policy, probability)
                 cache = self._sampled_cache if outcome.sampled else self._not_sampled_cache
-                if cache.put(trace_id, (outcome.policy, probability)):
+                if _remember(cache, trace_id, (outcome.policy, probability)):
                     self._traces.pop(trace_id, None)
             final = {"Sampled": "sampled", "Dropped": "dropped"}.get(outcome.final.name, "not_sampled")
             self._decisions.labels(self.name, outcome.policy, final).inc()
@@ -379,3 +379,17 @@ class TailSamplingProcessor:
         self._buffer_traces.labels(self.name, "pending").set(pending)
         self._buffer_traces.labels(self.name, "decided").set(len(self._traces) - pending)
         self._buffer_spans.labels(self.name).set(self._buffered_spans)
+
+
+# ------------------------------------------------------------------ the component
+def _create(component_id: str, section: Section, context: BuildContext) -> TailSamplingProcessor:
+    return TailSamplingProcessor.from_config(component_id, section, context.telemetry)
+
+
+def _describe(built: TailSamplingProcessor) -> str:
+    c = built.config
+    names = ", ".join(getattr(p, "name", "?") for p in built.policies)
+    return f"decision_wait {c.decision_wait_s:g}s, num_traces {c.num_traces}, policies: {names}"
+
+
+FACTORY = Factory("processor", "tail_sampling", _create, _describe)

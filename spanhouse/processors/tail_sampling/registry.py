@@ -28,23 +28,25 @@ from typing import Callable
 
 from spanhouse.config.section import Section, suggest
 from spanhouse.errors import ConfigError
+from spanhouse.model.limits import INT64_MAX, INT64_MIN
+from spanhouse.goregex import go_regex
+from spanhouse.processors.tail_sampling.policies.always_sample import AlwaysSample
 from spanhouse.processors.tail_sampling.policies.attributes import (
     BooleanAttribute, NumericAttribute, StringAttribute, TraceState,
 )
-from spanhouse.processors.tail_sampling.policies.base import Policy, go_regex
+from spanhouse.processors.tail_sampling.policies.base import Clock, Policy
 from spanhouse.processors.tail_sampling.policies.combinators import (
     And, Composite, Drop, Not, rate_allocation,
 )
+from spanhouse.processors.tail_sampling.policies.latency import Latency
 from spanhouse.processors.tail_sampling.policies.limits import BytesLimiting, RateLimiting
 from spanhouse.processors.tail_sampling.policies.ottl import ERROR_MODES, build_ottl_condition
-from spanhouse.processors.tail_sampling.policies.timing import (
-    STATUS_CODES, AlwaysSample, Latency, Probabilistic, SpanCount, StatusCode, TraceFlags,
-)
-
-Clock = Callable[[], float]
+from spanhouse.processors.tail_sampling.policies.probabilistic import Probabilistic
+from spanhouse.processors.tail_sampling.policies.span_count import SpanCount
+from spanhouse.processors.tail_sampling.policies.status_code import STATUS_CODES, StatusCode
+from spanhouse.processors.tail_sampling.policies.trace_flags import TraceFlags
 
 INT32_MAX = 2 ** 31 - 1
-INT64_MIN, INT64_MAX = -(2 ** 63), 2 ** 63 - 1
 
 # sharedPolicyCfg: the basic policies, and the settings block each one reads
 SHARED_BLOCKS = (

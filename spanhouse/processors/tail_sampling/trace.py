@@ -2,16 +2,14 @@
 
 The buffer keeps no Python object per span: a trace is a list of *parts*, each a ``SpanBatch``
 (as it arrived from a receiver, shared with the other traces of that request) and the row
-numbers of this trace's spans in it. Policies read the batch columns directly through the
-helpers below.
+numbers of this trace's spans in it. Policies read the batch columns directly.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterator
 
-from spanhouse.model.batch import AttrColumns, SpanBatch
+from spanhouse.model.batch import SpanBatch
 
 
 @dataclass(slots=True)
@@ -28,41 +26,12 @@ class TraceView:
         self.span_count += len(rows)
         self.size_bytes += size_bytes
 
-    def rows(self) -> Iterator[tuple[SpanBatch, int]]:
-        """Every span of the trace as ``(batch, row)``, in arrival order."""
-        for batch, rows in self.parts:
-            for row in rows:
-                yield batch, row
-
     def take(self) -> SpanBatch:
         """The trace's spans as one new batch (what a sampled decision emits)."""
         if len(self.parts) == 1:
             batch, rows = self.parts[0]
             return batch.take(rows)
         return SpanBatch.concat(batch.take(rows) for batch, rows in self.parts)
-
-
-def lookup(cols: AttrColumns, owner: int, key: str) -> tuple[str, int] | None:
-    """``(stored string, type code)`` of attribute ``key`` in set ``owner``, or None."""
-    keys = cols.keys
-    for i in range(cols.offsets[owner], cols.offsets[owner + 1]):
-        if keys[i] == key:
-            return cols.values[i], cols.types[i]
-    return None
-
-
-def span_attribute(batch: SpanBatch, row: int, key: str) -> tuple[str, int] | None:
-    return lookup(batch.attributes, row, key)
-
-
-def resource_attribute(batch: SpanBatch, row: int, key: str) -> tuple[str, int] | None:
-    return lookup(batch.resource_attributes, batch.resource_index[row], key)
-
-
-def attribute(batch: SpanBatch, row: int, key: str) -> tuple[str, int] | None:
-    """A span attribute, else the resource's (the collector's attribute policies check both)."""
-    found = lookup(batch.attributes, row, key)
-    return found if found is not None else resource_attribute(batch, row, key)
 
 
 def span_sizes(batch: SpanBatch) -> list[int]:

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from spanhouse.processors.tail_sampling.decision import Decision, Verdict
+from spanhouse.model.enums import StatusCode as Status
 from spanhouse.processors.tail_sampling.policies import (
     AlwaysSample, And, Composite, Drop, Not, NumericAttribute, Probabilistic, StatusCode,
     StringAttribute, rate_allocation,
 )
+from spanhouse.processors.tail_sampling.verdict import Decision, Verdict
 
 from .traces import FakeClock, Fixed, span, trace
 
@@ -23,8 +24,8 @@ class Boom:
         raise RuntimeError("boom")
 
 
-ERR_TRACE = trace(span(status=2, attributes={"http.status_code": 503}))
-OK_TRACE = trace(span(status=1, attributes={"http.status_code": 200}))
+ERR_TRACE = trace(span(status=Status.ERROR, attributes={"http.status_code": 503}))
+OK_TRACE = trace(span(status=Status.OK, attributes={"http.status_code": 200}))
 
 
 # ------------------------------------------------------------------ and
@@ -110,13 +111,15 @@ def make_composite(clock, max_total=10, allocations=(("errors", 50), ("all", 50)
 def test_composite_first_sampling_sub_policy_spends_its_own_allocation():
     clock = FakeClock(1000.2)
     policy = make_composite(clock)                       # errors: 5 spans/s, all: 5 spans/s
-    three_errors = trace(span(status=2), span(status=2), span(status=2))
+    three_errors = trace(span(status=Status.ERROR), span(status=Status.ERROR),
+                         span(status=Status.ERROR))
     three_ok = trace(span(), span(), span())
     assert policy.evaluate(three_errors).decision is S   # errors: 3/5
     assert policy.evaluate(three_errors).decision is N   # 6 > 5, not counted
-    assert policy.evaluate(trace(span(status=2), span(status=2))).decision is S  # 5/5
+    two_errors = trace(span(status=Status.ERROR), span(status=Status.ERROR))
+    assert policy.evaluate(two_errors).decision is S     # 5/5
     # an error trace is decided by "errors" (over budget): not passed on to "all"
-    assert policy.evaluate(trace(span(status=2))).decision is N
+    assert policy.evaluate(trace(span(status=Status.ERROR))).decision is N
     assert policy.evaluate(three_ok).decision is S       # all: 3/5
     assert policy.evaluate(three_ok).decision is N
     clock.advance(0.9)                                   # next whole second: counters restart
@@ -126,7 +129,7 @@ def test_composite_first_sampling_sub_policy_spends_its_own_allocation():
 
 def test_composite_sub_policy_without_allocation_never_samples():
     policy = make_composite(FakeClock(), allocations=(("errors", 100),))
-    assert policy.evaluate(trace(span(status=2))).decision is S
+    assert policy.evaluate(trace(span(status=Status.ERROR))).decision is S
     assert policy.evaluate(trace(span())).decision is N
 
 

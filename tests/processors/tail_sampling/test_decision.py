@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from spanhouse.processors.tail_sampling.decision import Decision, Outcome, evaluate_policies
+from spanhouse.processors.tail_sampling.decision import Outcome, evaluate_policies
+from spanhouse.processors.tail_sampling.verdict import Decision
 
 from .traces import Fixed, span, trace
 

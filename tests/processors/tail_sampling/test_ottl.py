@@ -6,9 +6,10 @@ from __future__ import annotations
 import pytest
 
 from spanhouse.errors import ConfigError
-from spanhouse.processors.tail_sampling.decision import Decision
+from spanhouse.ottl import compare
 from spanhouse.processors.tail_sampling.policies.base import PolicyError
-from spanhouse.processors.tail_sampling.policies.ottl import build_ottl_condition, compare
+from spanhouse.processors.tail_sampling.policies.ottl import build_ottl_condition
+from spanhouse.processors.tail_sampling.verdict import Decision
 
 from .traces import span, trace
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from spanhouse.processors.tail_sampling.decision import Decision
+from spanhouse.model.enums import StatusCode as Status
 from spanhouse.processors.tail_sampling.policies import (
     AlwaysSample, BooleanAttribute, BytesLimiting, Latency, NumericAttribute, RateLimiting,
     SpanCount, StatusCode, StringAttribute, TraceFlags, TraceState,
 )
 from spanhouse.processors.tail_sampling.policies.attributes import parse_trace_state
+from spanhouse.processors.tail_sampling.verdict import Decision
 
 from .traces import MS, T0, FakeClock, span, trace, trace_in_parts
 
@@ -77,9 +78,9 @@ def test_trace_flags_looks_at_the_sampled_bit_of_the_low_byte():
 
 def test_status_code():
     policy = StatusCode("s", ["ERROR", "UNSET"])
-    assert d(policy, trace(span(status=1), span(status=2))) is S
-    assert d(policy, trace(span(status=1))) is N
-    assert d(StatusCode("s", ["OK"]), trace(span(status=1))) is S
+    assert d(policy, trace(span(status=Status.OK), span(status=Status.ERROR))) is S
+    assert d(policy, trace(span(status=Status.OK))) is N
+    assert d(StatusCode("s", ["OK"]), trace(span(status=Status.OK))) is S
 
 
 # ------------------------------------------------------------------ numeric_attribute

@@ -8,9 +8,9 @@ import random
 
 import pytest
 
-from spanhouse.processors.tail_sampling.decision import Decision
 from spanhouse.processors.tail_sampling.policies import Probabilistic, calculate_threshold
-from spanhouse.processors.tail_sampling.policies.timing import hash_trace_id
+from spanhouse.processors.tail_sampling.policies.probabilistic import hash_trace_id
+from spanhouse.processors.tail_sampling.verdict import Decision
 
 from .traces import span, trace
 

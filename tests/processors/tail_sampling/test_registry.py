@@ -7,11 +7,13 @@ import yaml
 
 from spanhouse.config.section import Section
 from spanhouse.errors import ConfigError
-from spanhouse.processors.tail_sampling.decision import Decision, evaluate_policies
+from spanhouse.model.enums import StatusCode
+from spanhouse.processors.tail_sampling.decision import evaluate_policies
 from spanhouse.processors.tail_sampling.policies import (
     And, Composite, Drop, Latency, Not, OTTLCondition, Probabilistic, StringAttribute,
 )
 from spanhouse.processors.tail_sampling.registry import build_policies, build_policy
+from spanhouse.processors.tail_sampling.verdict import Decision
 
 from .traces import FakeClock, span, trace
 
@@ -105,8 +107,8 @@ def test_built_policies_decide_end_to_end():
 - {name: errors, type: status_code, status_code: {status_codes: [ERROR]}}
 - {name: sample, type: probabilistic, probabilistic: {sampling_percentage: 0}}
 """)
-    error_trace = trace(span(status=2))
-    health_error = trace(span(status=2, attributes={"url.path": "/health"}))
+    error_trace = trace(span(status=StatusCode.ERROR))
+    health_error = trace(span(status=StatusCode.ERROR, attributes={"url.path": "/health"}))
     outcome = evaluate_policies(policies, error_trace, False)
     assert outcome.sampled and outcome.policy == "errors" and outcome.probability == 1.0
     outcome = evaluate_policies(policies, health_error, False)

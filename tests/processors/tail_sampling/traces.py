@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from spanhouse.model.batch import SpanBatch
-from spanhouse.processors.tail_sampling.decision import Verdict
+from spanhouse.model.enums import SpanKind, StatusCode
 from spanhouse.processors.tail_sampling.trace import TraceView
+from spanhouse.processors.tail_sampling.verdict import Verdict
 from tests.store.batches import add_set
 
 TRACE_ID = "0102030405060708090a0b0c0d0e0f10"
@@ -12,7 +13,8 @@ T0 = 1_700_000_000_000_000_000
 MS = 1_000_000
 
 
-def span(name="op", *, start=T0, duration_ms=1, end=None, kind=1, status=0, flags=1,
+def span(name="op", *, start=T0, duration_ms=1, end=None, kind=SpanKind.INTERNAL,
+         status=StatusCode.UNSET, flags=1,
          trace_state="", attributes=None, resource=0, events=(), parent="", scope=0) -> dict:
     return dict(name=name, start=start, end=end if end is not None else start + duration_ms * MS,
                 kind=kind, status=status, flags=flags, trace_state=trace_state,
@@ -33,10 +35,10 @@ def batch(spans: list[dict], resources: list[dict] | None = None, trace_id: str 
         b.trace_state.append(s["trace_state"])
         b.flags.append(s["flags"])
         b.name.append(s["name"])
-        b.kind.append(s["kind"])
+        b.kind.append(int(s["kind"]))
         b.start_ns.append(s["start"])
         b.end_ns.append(s["end"])
-        b.status_code.append(s["status"])
+        b.status_code.append(int(s["status"]))
         b.status_message.append("")
         b.dropped_attributes_count.append(0)
         b.dropped_events_count.append(0)

@@ -23,22 +23,20 @@ gate is not modelled).
 from __future__ import annotations
 
 import re
-from collections import OrderedDict
+
+from cachetools import LRUCache
 
 from spanhouse.model.batch import SpanBatch
-from spanhouse.processors.tail_sampling.decision import Decision, Verdict
+from spanhouse.model.limits import INT64_MAX, INT64_MIN
 from spanhouse.processors.tail_sampling.policies.base import (
     as_bool, as_int, as_str, every_resource_and_span, has_resource_or_span, has_span,
 )
-from spanhouse.processors.tail_sampling.trace import TraceView, lookup
+from spanhouse.processors.tail_sampling.trace import TraceView
+from spanhouse.processors.tail_sampling.verdict import (
+    INVERT_NOT_SAMPLED, INVERT_SAMPLED, NOT_SAMPLED, SAMPLED, Verdict,
+)
 
-INT64_MIN, INT64_MAX = -(2 ** 63), 2 ** 63 - 1
 DEFAULT_CACHE_SIZE = 128
-
-SAMPLED = Verdict(Decision.Sampled)
-NOT_SAMPLED = Verdict(Decision.NotSampled)
-INVERT_SAMPLED = Verdict(Decision.InvertSampled)
-INVERT_NOT_SAMPLED = Verdict(Decision.InvertNotSampled)
 
 
 class _AttributeFilter:
@@ -58,11 +56,11 @@ class _AttributeFilter:
         key = self.key
 
         def resource_matches(batch: SpanBatch, r: int) -> bool:
-            found = lookup(batch.resource_attributes, r, key)
+            found = batch.resource_attributes.lookup(r, key)
             return found is not None and self.matches(found)
 
         def span_matches(batch: SpanBatch, row: int) -> bool:
-            found = lookup(batch.attributes, row, key)
+            found = batch.attributes.lookup(row, key)
             return found is not None and self.matches_span(found)
 
         if self.invert_match:
@@ -101,24 +99,6 @@ class BooleanAttribute(_AttributeFilter):
         return as_bool(found) == self.value
 
 
-class _LRU:
-    def __init__(self, size: int):
-        self.size = size
-        self.data: OrderedDict[str, bool] = OrderedDict()
-
-    def get(self, key: str) -> bool | None:
-        value = self.data.get(key)
-        if value is not None:
-            self.data.move_to_end(key)
-        return value
-
-    def put(self, key: str, value: bool) -> None:
-        self.data[key] = value
-        self.data.move_to_end(key)
-        if len(self.data) > self.size:
-            self.data.popitem(last=False)
-
-
 class StringAttribute(_AttributeFilter):
     """``string_attribute``: exact values, or (``enabled_regex_matching``) regexes searched
     anywhere in the value (Go's ``MatchString`` is not anchored), with an LRU cache of results
@@ -133,7 +113,8 @@ class StringAttribute(_AttributeFilter):
         self.regex = enabled_regex_matching
         if enabled_regex_matching:
             self.patterns = patterns if patterns is not None else [re.compile(v) for v in values]
-            self.cache = _LRU(cache_max_size if cache_max_size > 0 else DEFAULT_CACHE_SIZE)
+            self.cache: LRUCache[str, bool] = LRUCache(
+                cache_max_size if cache_max_size > 0 else DEFAULT_CACHE_SIZE)
         else:
             self.values = frozenset(v for v in values if v != "")
 
@@ -144,7 +125,7 @@ class StringAttribute(_AttributeFilter):
         if cached is not None:
             return cached
         result = any(p.search(text) for p in self.patterns)
-        self.cache.put(text, result)
+        self.cache[text] = result
         return result
 
     def matches(self, found: tuple[str, int]) -> bool:        # resources: no empty-string check

@@ -1,5 +1,6 @@
-"""What every policy shares: the ``Policy`` interface and upstream's trace-scanning helpers
-(``internal/sampling/util.go``), over Spanhouse's columnar ``TraceView``.
+"""What every policy shares: the ``Policy`` interface, the ``Clock`` the time-driven ones read,
+and upstream's trace-scanning helpers (``internal/sampling/util.go``), over Spanhouse's columnar
+``TraceView``.
 
 Upstream reads attribute values through pdata's typed getters, which return the zero value for
 a value of another type: ``Int()`` of a string is 0, ``Bool()`` of an int is false, ``Str()``
@@ -9,13 +10,15 @@ match exactly the traces the collector's policies match (quirks included, see ea
 
 from __future__ import annotations
 
-import re
 from typing import Callable, Protocol, runtime_checkable
 
 from spanhouse.model.attributes import BOOL, INT, STRING
 from spanhouse.model.batch import SpanBatch
-from spanhouse.processors.tail_sampling.decision import Verdict
 from spanhouse.processors.tail_sampling.trace import TraceView
+from spanhouse.processors.tail_sampling.verdict import Verdict
+
+Clock = Callable[[], float]
+"""Seconds (e.g. ``time.monotonic``), injected so tests can drive time."""
 
 
 @runtime_checkable
@@ -69,19 +72,9 @@ def has_resource_or_span(trace: TraceView, on_resource: ResourcePredicate,
 def every_resource_and_span(trace: TraceView, on_resource: ResourcePredicate,
                             on_span: SpanPredicate) -> bool:
     """``invertHasResourceOrSpanWithCondition``: true when every resource and span passes
-    (an empty trace passes)."""
-    for batch, rows in trace.parts:
-        seen: set[int] = set()
-        resource_index = batch.resource_index
-        for row in rows:
-            r = resource_index[row]
-            if r not in seen:
-                seen.add(r)
-                if not on_resource(batch, r):
-                    return False
-            if not on_span(batch, row):
-                return False
-    return True
+    (an empty trace passes): no resource or span fails, in the same order of evaluation."""
+    return not has_resource_or_span(trace, lambda batch, r: not on_resource(batch, r),
+                                    lambda batch, row: not on_span(batch, row))
 
 
 def has_span(trace: TraceView, on_span: SpanPredicate) -> bool:
@@ -91,11 +84,3 @@ def has_span(trace: TraceView, on_span: SpanPredicate) -> bool:
             if on_span(batch, row):
                 return True
     return False
-
-
-def go_regex(pattern: str) -> str:
-    """The few RE2 spellings Python's ``re`` writes differently (``\\z`` end of text)."""
-    return _RE2_END.sub(lambda m: m.group(1) + r"\Z", pattern)
-
-
-_RE2_END = re.compile(r"(?<!\\)((?:\\\\)*)\\z")

@@ -8,13 +8,11 @@ Ported from upstream ``internal/sampling/{and,not,drop,composite}.go`` and the b
 from __future__ import annotations
 
 import math
-from typing import Callable, Sequence
+from typing import Sequence
 
-from spanhouse.processors.tail_sampling.decision import Decision, Verdict
-from spanhouse.processors.tail_sampling.policies.base import Policy
+from spanhouse.processors.tail_sampling.policies.base import Clock, Policy
 from spanhouse.processors.tail_sampling.trace import TraceView
-
-Clock = Callable[[], float]
+from spanhouse.processors.tail_sampling.verdict import Decision, Verdict
 
 
 class And:

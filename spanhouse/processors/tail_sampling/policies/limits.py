@@ -13,15 +13,9 @@ it. Both policies report probability 1.0 (see ``Verdict``).
 
 from __future__ import annotations
 
-from typing import Callable
-
-from spanhouse.processors.tail_sampling.decision import Decision, Verdict
+from spanhouse.processors.tail_sampling.policies.base import Clock
 from spanhouse.processors.tail_sampling.trace import TraceView
-
-Clock = Callable[[], float]
-
-SAMPLED = Verdict(Decision.Sampled)
-NOT_SAMPLED = Verdict(Decision.NotSampled)
+from spanhouse.processors.tail_sampling.verdict import NOT_SAMPLED, SAMPLED, Verdict
 
 
 class TokenBucket:

@@ -1,0 +1,80 @@
+"""What the doctor answers: ``Finding``s (one per mistake found, most severe first), the
+sampling figures of the window, and the JSON the API and the CLI show."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from spanhouse.query.model import rfc3339
+
+SEVERITIES = ("high", "medium", "low")
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: str
+    title: str
+    severity: str                             # "high", "medium" or "low"
+    count: int                                # occurrences (see details for their unit)
+    services: tuple[str, ...]                 # offending services, "caller → callee" for edges
+    examples: tuple[str, ...]                 # up to 5 trace ids
+    fix: str
+    details: tuple[tuple[str, Any], ...] = ()  # check-specific figures (JSON-ready values)
+
+    def to_json(self) -> dict:
+        return {"code": self.code, "title": self.title, "severity": self.severity,
+                "count": self.count, "services": list(self.services),
+                "examples": list(self.examples), "fix": self.fix, "details": dict(self.details)}
+
+
+@dataclass(frozen=True)
+class PolicySampling:
+    policy: str                               # SamplingPolicy ("" when not sampled / unknown)
+    spans: int                                # stored spans
+    estimated_spans: float                    # sum of AdjustedCount
+    rate: float                               # spans / estimated_spans
+
+    def to_json(self) -> dict:
+        return {"policy": self.policy, "spans": self.spans,
+                "estimated_spans": self.estimated_spans, "rate": self.rate}
+
+
+@dataclass(frozen=True)
+class SamplingSummary:
+    spans: int
+    estimated_spans: float
+    rate: float                               # effective: spans / estimated (1.0 when empty)
+    spans_per_second: float                   # stored, over the window
+    estimated_spans_per_second: float
+    bytes_per_span: float | None              # compressed, on disk (None: unknown)
+    bytes_per_day: float | None               # at the stored rate
+    error_spans: int
+    sampled_error_traces: int                 # traces with an error span kept at weight > 1
+    policies: tuple[PolicySampling, ...] = ()
+
+    def to_json(self) -> dict:
+        return {"spans": self.spans, "estimated_spans": self.estimated_spans, "rate": self.rate,
+                "spans_per_second": self.spans_per_second,
+                "estimated_spans_per_second": self.estimated_spans_per_second,
+                "bytes_per_span": self.bytes_per_span, "bytes_per_day": self.bytes_per_day,
+                "error_spans": self.error_spans,
+                "sampled_error_traces": self.sampled_error_traces,
+                "policies": [p.to_json() for p in self.policies]}
+
+
+@dataclass(frozen=True)
+class DoctorReport:
+    start_ns: int
+    end_ns: int
+    findings: tuple[Finding, ...]
+    sampling: SamplingSummary
+    business_keys: tuple[str, ...]            # the keys entry spans were checked for
+    elapsed_ms: float
+
+    def to_json(self) -> dict:
+        return {"start": rfc3339(self.start_ns), "end": rfc3339(self.end_ns),
+                "findings": [f.to_json() for f in self.findings],
+                "sampling": self.sampling.to_json(),
+                "business_keys": list(self.business_keys),
+                "elapsed_ms": round(self.elapsed_ms, 1)}

@@ -1,0 +1,64 @@
+"""The HTTP client of the query API (``/api/v1``), for the commands and the demo.
+
+``fetch`` returns the API's whole answer (``data`` and ``query``) or raises a typed error, never
+exits: the API's own errors come back as the class its status stands for in
+``spanhouse.errors.TRANSLATIONS`` (400: ``InvalidInput``, 404: ``NotFound``, 503:
+``StoreError``) with the API's message; an unreachable or silent server is a ``StoreError``
+(a failure at run time, as a store that is down), a ``--server`` that is no http(s) URL an
+``InvalidInput``.
+"""
+
+from __future__ import annotations
+
+import httpx
+
+from spanhouse.errors import TRANSLATIONS, InvalidInput, SpanhouseError, StoreError
+
+DEFAULT_SERVER = "http://127.0.0.1:16686"
+TIMEOUT_S = 30.0
+
+
+class UnexpectedAnswer(SpanhouseError):
+    """The server answered, but not as the Spanhouse API does: another service at that URL, or
+    an error status no typed error stands for (the API's 500: a bug, see the server's log)."""
+
+
+def server_url(server: str | None) -> str:
+    """``--server`` (or ``SPANHOUSE_SERVER``), else ``DEFAULT_SERVER``, without a trailing /."""
+    return (server or DEFAULT_SERVER).rstrip("/")
+
+
+def error_for_status(status: int) -> type[SpanhouseError]:
+    """The typed error an HTTP status of the API stands for (the first with that status)."""
+    for cls, translation in TRANSLATIONS.items():
+        if translation.http_status == status:
+            return cls
+    return UnexpectedAnswer
+
+
+def fetch(server: str | None, path: str, params: list[tuple[str, str]] | None = None) -> dict:
+    """GET ``/api/v1/...`` and return the whole answer (``data`` and ``query``)."""
+    base = server_url(server)
+    try:
+        response = httpx.get(base + path, params=params or [], timeout=TIMEOUT_S)
+    except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
+        raise InvalidInput(f"--server: {base!r} is not an http(s) URL such as "
+                           f"{DEFAULT_SERVER}") from exc
+    except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+        raise StoreError(f'cannot reach the server at {base} (is "spanhouse serve" running? '
+                         "set --server or SPANHOUSE_SERVER)") from exc
+    except httpx.TimeoutException as exc:
+        raise StoreError(f"the server at {base} did not answer within {TIMEOUT_S:g} s") from exc
+    except httpx.HTTPError as exc:
+        raise StoreError(f"cannot talk to the server at {base}: {exc}") from exc
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if response.status_code == 200 and isinstance(body, dict) and "data" in body:
+        return body
+    error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error, dict) and isinstance(error.get("message"), str):
+        raise error_for_status(response.status_code)(error["message"])
+    raise UnexpectedAnswer(f"unexpected answer from {base}{path} (HTTP {response.status_code}); "
+                           "is it a Spanhouse server?")
