@@ -1,4 +1,4 @@
-"""The component contracts: what a receiver, processor or exporter module provides.
+"""The component contracts: what a receiver, processor, exporter or extension module provides.
 
 As the collector's ``component.Factory`` and Jaeger v2's ``components.go``: every component
 module exports one ``FACTORY`` (its type name, how to build it from its config section), and
@@ -18,7 +18,9 @@ Interfaces (as the OTel SDK keeps them, small):
   synchronous ones (samplers, the memory limiter) pass their output straight on, buffering
   ones (tail sampling, batch) emit later from their own thread;
 - an exporter has ``name``, ``start()``, ``export(batch)``, ``flush(timeout)`` and
-  ``shutdown(timeout)``.
+  ``shutdown(timeout)``;
+- an extension (the authenticators, ``spanhouse.extensions``) is built once and referenced
+  by id from the listeners' ``auth.authenticator``.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ if TYPE_CHECKING:
     from spanhouse.telemetry import Telemetry
 
 Consumer = Callable[[SpanBatch], None]
-Kind = Literal["receiver", "processor", "exporter"]
+Kind = Literal["receiver", "processor", "exporter", "extension"]
 
 
 class Processor(Protocol):

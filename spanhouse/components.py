@@ -13,6 +13,7 @@ from __future__ import annotations
 from spanhouse.component import Factory, Kind
 from spanhouse.exporters import clickhouse, debug
 from spanhouse.exporters.otlp import OTLP_FACTORY, OTLPHTTP_FACTORY
+from spanhouse.extensions import basicauth, bearertokenauth
 from spanhouse.processors import batch, memory_limiter, probabilistic
 from spanhouse.processors.tail_sampling import processor as tail_sampling
 from spanhouse.receivers import otlp, zipkin
@@ -31,13 +32,17 @@ FACTORIES: tuple[Factory, ...] = (
     OTLP_FACTORY,
     OTLPHTTP_FACTORY,
     debug.FACTORY,
+    # extensions (authenticators)
+    bearertokenauth.FACTORY,
+    basicauth.FACTORY,
 )
 
 _BY_KIND_AND_TYPE = {(f.kind, f.type): f for f in FACTORIES}
 
 
 def types(kind: Kind) -> tuple[str, ...]:
-    """The type names of ``kind`` (``"receiver"``, ``"processor"``, ``"exporter"``)."""
+    """The type names of ``kind`` (``"receiver"``, ``"processor"``, ``"exporter"``,
+    ``"extension"``)."""
     return tuple(f.type for f in FACTORIES if f.kind == kind)
 
 

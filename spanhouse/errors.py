@@ -31,6 +31,22 @@ class StoreError(SpanhouseError):
     """The store failed (retryable from the sender's point of view: HTTP 503, gRPC UNAVAILABLE)."""
 
 
+class QueryTimeout(StoreError):
+    """The store stopped a read at its ``max_execution_time`` (HTTP 503: narrow the query; a
+    retry of the same query would time out again, so no ``Retry-After``)."""
+
+
+class QueryBusy(Overloaded):
+    """Every query slot of the server is taken (``max_concurrent_queries``): the query was not
+    started. The query APIs answer 503 + ``Retry-After`` (the receivers keep 429 for
+    ``Overloaded``: a query is not a sender's batch, and 503 is what HTTP clients retry)."""
+
+
+class Unauthenticated(SpanhouseError):
+    """The request carries no valid credentials (HTTP 401, gRPC UNAUTHENTICATED). The message
+    never holds the credentials that were sent."""
+
+
 class ConfigError(SpanhouseError):
     """Bad configuration: one line naming the file, the key and the fix.
 
@@ -69,9 +85,13 @@ TRANSLATIONS: dict[type, Translation] = {
     ConfigError: Translation(400, "INVALID_ARGUMENT", 2),
     PayloadTooLarge: Translation(413, "RESOURCE_EXHAUSTED", 2),
     UnsupportedMediaType: Translation(415, "INVALID_ARGUMENT", 2),
+    Unauthenticated: Translation(401, "UNAUTHENTICATED", 2),
     NotFound: Translation(404, "NOT_FOUND", 1),
     Overloaded: Translation(429, "RESOURCE_EXHAUSTED", 1),
     StoreError: Translation(503, "UNAVAILABLE", 1),
+    # after StoreError: the CLI's client reads a 503 back as the first class with that status
+    QueryTimeout: Translation(503, "DEADLINE_EXCEEDED", 1),
+    QueryBusy: Translation(503, "UNAVAILABLE", 1),
 }
 UNEXPECTED = Translation(500, "INTERNAL", 1)
 """Anything else: a bug. Boundaries log it and answer this, never a traceback."""

@@ -3,24 +3,32 @@
 Start-up order: the store (schema created, writer thread running), then the receivers, then the
 UI port, so ``/healthz`` answers 200 only when everything is ready. On SIGINT/SIGTERM: stop
 accepting (receivers first), drain the pipeline into the store, close, exit 0.
+
+Every listener binds ``localhost`` unless told otherwise, and is put behind its ``tls``, its
+``auth.authenticator`` and (receivers) its ``cors`` (``spanhouse.extensions``; see
+docs/security.md). Connection limits and timeouts are ``spanhouse.listeners``'. Nothing printed
+or logged holds a password or a token (``spanhouse.config.redact``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import signal
 import sys
 
-import uvicorn
-
 from spanhouse.api.app import create_app as create_ui_app
 from spanhouse.component import BuildContext
+from spanhouse.config.listener import Cors, ListenerSecurity
+from spanhouse.config.redact import redact
 from spanhouse.config.settings import ServeSettings
 from spanhouse.errors import ConfigError, StoreError
 from spanhouse.exporters.clickhouse import StoreExporter
+from spanhouse.extensions import tls as server_tls
+from spanhouse.extensions.grpc_guard import AuthInterceptor
+from spanhouse.extensions.http_guard import HttpGuard
+from spanhouse.listeners import Server, uvicorn_server
 from spanhouse.pipeline import Pipeline, build_pipeline
 from spanhouse.receivers import otlp_grpc, otlp_http, zipkin
 from spanhouse.receivers.ingest import Ingest
@@ -41,32 +49,28 @@ log = logging.getLogger("spanhouse")
 SHUTDOWN_TIMEOUT_S = 40.0
 
 
+LOOPBACK = ("localhost", "127.0.0.1", "::1")
+# The query/UI port's paths open without credentials: load balancers probe them.
+OPEN_PATHS = ("/healthz", "/readyz")
+
+
 def split_host_port(address: str, flag: str) -> tuple[str, int]:
     host, sep, port = address.rpartition(":")
     if not sep or not port.isdigit() or int(port) > 65535:
-        raise ConfigError(f"{flag} {address!r}: expected HOST:PORT, e.g. 0.0.0.0:4317 or 127.0.0.1:0")
-    host = host.strip("[]") or "0.0.0.0"
+        raise ConfigError(f"{flag} {address!r}: expected HOST:PORT, e.g. localhost:4317, "
+                          "0.0.0.0:4317 (every interface) or 127.0.0.1:0")
+    host = host.strip("[]") or "0.0.0.0"  # ":4317": every interface, as Go's net.Listen
     return host, int(port)
 
 
-class _Uvicorn(uvicorn.Server):
-    """A uvicorn server that leaves signal handling to us (several servers share one loop)."""
-
-    @contextlib.contextmanager
-    def capture_signals(self):
-        yield
-
-
-def _uvicorn(app, host: str, port: int) -> _Uvicorn:
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
-                            lifespan="off", timeout_graceful_shutdown=10)
-    return _Uvicorn(config)
-
-
-def _bound(server: _Uvicorn) -> str:
+def _bound(server: Server) -> str:
     sock = server.servers[0].sockets[0]
     host, port = sock.getsockname()[:2]
     return f"{host}:{port}"
+
+
+def _notes(security: ListenerSecurity) -> str:
+    return f" ({security.describe})" if security.describe else ""
 
 
 class SpanhouseServer:
@@ -107,6 +111,40 @@ class SpanhouseServer:
         self.store_exporters.append(exporter)
         return exporter
 
+    def _load_security(self) -> dict:
+        """Start the authenticators and load every listener's TLS (its SSL context, or the
+        gRPC server credentials): an unreadable file is a ``ConfigError`` located in the
+        config file, raised before the store or any port is touched."""
+        s = self.settings
+        located = s.collector.document.locate if s.collector is not None else (lambda e: e)
+        loaded: dict = {}
+        try:
+            for authenticator in s.authenticators.values():
+                authenticator.start()
+            for name, security in s.security.items():
+                if security.tls is None or (name != "ui" and not getattr(s, name)):
+                    continue
+                loaded[name] = (server_tls.grpc_credentials(security.tls, "OTLP/gRPC")
+                                if name == "grpc" else server_tls.ssl_context(security.tls))
+        except ConfigError as exc:
+            raise located(exc) from None
+        return loaded
+
+    def _security(self, name: str) -> ListenerSecurity:
+        return self.settings.security.get(name) or ListenerSecurity()
+
+    def _authenticator(self, security: ListenerSecurity):
+        if not security.authenticator:
+            return None
+        return self.settings.authenticators[security.authenticator]  # checked by the config
+
+    @staticmethod
+    def _warn_if_open(name: str, host: str, security: ListenerSecurity) -> None:
+        if host not in LOOPBACK and not security.authenticator:
+            log.warning("--%s listens on %s, reachable from other hosts, with no authenticator: "
+                        "anyone who can connect may %s (docs/security.md)", name, host,
+                        "read every trace" if name == "ui" else "send spans")
+
     def build_pipeline(self) -> Pipeline:
         """The configured traces pipeline (or the default: no processor, the store)."""
         return build_pipeline(self.settings, BuildContext(self.telemetry, store=self._store_exporter))
@@ -117,8 +155,10 @@ class SpanhouseServer:
         addresses = {name: split_host_port(getattr(s, name), f"--{name}") for name in names}
         loop = asyncio.get_running_loop()
 
-        # Build (and so validate) every component before touching the store or a port.
+        # Build (and so validate) every component before touching the store or a port; the
+        # files the authenticators and TLS settings name are read now too.
         pipeline = self.build_pipeline()
+        contexts = self._load_security()
         await loop.run_in_executor(None, self._prepare_store)
         await loop.run_in_executor(None, pipeline.start)
 
@@ -142,18 +182,33 @@ class SpanhouseServer:
         health.register(self.telemetry)
         ingest = Ingest(wal, self.telemetry)
         readers = Pool(self._open_client, size=4)
-        query = QueryService(readers, s.database, s.table)
+        limits: dict = {}
+        if s.max_concurrent_queries is not None:
+            limits["max_concurrent_queries"] = s.max_concurrent_queries
+        if s.query_timeout_s is not None:
+            limits["query_timeout_s"] = s.query_timeout_s
+        query = QueryService(readers, s.database, s.table, **limits)
         analysis = AnalysisStore(readers, s.database, s.table, query)
 
         grpc_server = None
         if "grpc" in addresses:
-            grpc_server = otlp_grpc.create_server(ingest, s.max_request_bytes)
+            security = self._security("grpc")
+            authenticator = self._authenticator(security)
+            interceptors = [AuthInterceptor(authenticator, lambda reason: ingest.refused(
+                otlp_grpc.RECEIVER, reason))] if authenticator else []
+            grpc_server = otlp_grpc.create_server(ingest, s.max_request_bytes,
+                                                  interceptors=interceptors)
             host, port = addresses["grpc"]
-            bound_port = grpc_server.add_insecure_port(f"{host}:{port}")
+            try:
+                bound_port = (grpc_server.add_secure_port(f"{host}:{port}", contexts["grpc"])
+                              if security.tls else grpc_server.add_insecure_port(f"{host}:{port}"))
+            except RuntimeError:
+                bound_port = 0
             if bound_port == 0:
                 raise ConfigError(f"--grpc {s.grpc}: cannot listen there (address in use?)")
             await grpc_server.start()
-            print(f"OTLP/gRPC   listening on {host}:{bound_port}", flush=True)
+            self._warn_if_open("grpc", host, security)
+            print(f"OTLP/gRPC   listening on {host}:{bound_port}{_notes(security)}", flush=True)
 
         http_servers = {
             "http": ("OTLP/HTTP  ", lambda: otlp_http.create_app(ingest, s.max_request_bytes)),
@@ -162,11 +217,31 @@ class SpanhouseServer:
                                                          readiness=health.readiness)),
         }
         http_servers = {k: v for k, v in http_servers.items() if k in addresses}
-        servers: list[_Uvicorn] = []
+        servers: list[Server] = []
+        reloads: list[asyncio.Task] = []
         for name, (label, make_app) in http_servers.items():
             host, port = addresses[name]
-            server = _uvicorn(make_app(), host, port)
+            security = self._security(name)
+            receiver = {"http": otlp_http.RECEIVER, "zipkin": zipkin.RECEIVER}.get(name)
+            app = HttpGuard(
+                make_app(), authenticator=self._authenticator(security),
+                # Receivers: an Origin must be allowed by cors (none is, without it).
+                cors=(security.cors or Cors()) if receiver else None,
+                open_paths=OPEN_PATHS if name == "ui" else (),
+                methods="POST" if receiver else "GET, POST",
+                on_refused=(lambda reason, r=receiver: ingest.refused(r, reason)) if receiver
+                else None)
+            context = contexts.get(name)
+            ssl_args = server_tls.uvicorn_ssl(security.tls, context) if context else None
+            if ssl_args:  # the context is ours (min_version, reload): given after load()
+                ssl_args.pop("ssl_context_factory")
+            server = uvicorn_server(app, host, port, ssl=ssl_args)
             server.config.load()
+            if context is not None:
+                server.config.ssl = context
+                if security.tls.reload_interval_s:
+                    reloads.append(asyncio.create_task(server_tls.reload_forever(
+                        context, security.tls, label.strip())))
             server.lifespan = server.config.lifespan_class(server.config)
             try:
                 await server.startup()
@@ -175,12 +250,13 @@ class SpanhouseServer:
             if server.should_exit or not server.servers:
                 raise ConfigError(f"--{name} {getattr(s, name)}: cannot listen there (address in use?)")
             servers.append(server)
-            print(f"{label} listening on {_bound(server)}", flush=True)
-        print(f"store: {s.effective_store_endpoint} (database {s.database}, table {s.table})", flush=True)
-        self.ready = True
-
-        for sig in (signal.SIGINT, signal.SIGTERM):
+            self._warn_if_open(name, host, security)
+            print(f"{label} listening on {_bound(server)}{_notes(security)}", flush=True)
+        for sig in (signal.SIGINT, signal.SIGTERM):  # before the line that says we are up
             loop.add_signal_handler(sig, self._stop.set)
+        print(f"store: {s.printable_store_endpoint} (database {s.database}, table {s.table})",
+              flush=True)
+        self.ready = True
         main_loops = [asyncio.create_task(server.main_loop()) for server in servers]
         await self._stop.wait()
 
@@ -205,6 +281,8 @@ class SpanhouseServer:
         await main_loops[-1]
         await ui.shutdown()
         await loop.run_in_executor(None, readers.close)
+        for task in reloads:
+            task.cancel()
         left = wal.bytes_used if wal.released < wal.last_seq else 0
         print("stopped" if not left else
               f"stopped; spans not stored yet stay in the write-ahead log ({left} bytes) and are "
@@ -212,7 +290,15 @@ class SpanhouseServer:
         return 0
 
 
+class _Redacting(logging.Formatter):
+    """Log lines with any URL's password masked (an error message may quote the store's)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
+
 def serve(settings: ServeSettings) -> int:
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_Redacting("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
     return asyncio.run(SpanhouseServer(settings).run())

@@ -6,7 +6,9 @@ side: SQL where the data is big (``rows``, over the backquoted table names and f
 of ``tables()``), Python where a trace is in hand (``get_trace``). They never hold a client:
 ``AnalysisStore`` borrows one from the ``QueryService``'s pool for each call
 (``QueryService.session()``), so the query API and the analyses share one pool and one
-``TablesCache``. Every caller value reaches SQL as a bound parameter.
+``TablesCache``, and the query service's limits hold for the analyses too: a query slot per
+call, ``max_execution_time`` on every read (``QueryTimeout``, or ``QueryBusy`` when no slot is
+free). Every caller value reaches SQL as a bound parameter.
 """
 
 from __future__ import annotations

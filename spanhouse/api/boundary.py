@@ -7,6 +7,9 @@ exception's own text. Each API supplies only the shape of its error body (a ``Re
 ``/api/v1`` answers ``{"error": {"status", "message"}}``, Jaeger's ``/api/*`` its
 ``structuredResponse`` envelope, api_v3 the grpc-gateway body.
 
+A refusal to retry later (``Overloaded``, e.g. ``QueryBusy``: every query slot taken, 503)
+also carries ``Retry-After`` (whole seconds, at least 1), as the receivers' refusals do.
+
 An exception the table does not know is a bug: it is logged with its traceback and answered 500
 with the API's generic message (``internal_message``), never with its text, which could hold a
 DSN or a query.
@@ -15,13 +18,14 @@ DSN or a query.
 from __future__ import annotations
 
 import logging
+import math
 from typing import Awaitable, Callable, Sequence
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from spanhouse.errors import UNEXPECTED, translate
+from spanhouse.errors import UNEXPECTED, Overloaded, translate
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +49,10 @@ class ErrorBoundary:
             log.error("%s: %s %s failed", self.api, request.method, request.url.path,
                       exc_info=exc)
             return self.render(request, UNEXPECTED.http_status, self.internal_message)
-        return self.render(request, translation.http_status, str(exc))
+        response = self.render(request, translation.http_status, str(exc))
+        if isinstance(exc, Overloaded):
+            response.headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after_s)))
+        return response
 
     def route(self, path: str, endpoint: Endpoint,
               methods: Sequence[str] | None = ("GET",)) -> Route:

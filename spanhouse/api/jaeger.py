@@ -25,7 +25,9 @@ lookback=&service=``                    (parent, child), optionally only the lin
 Errors: ``{"data": null, ..., "errors": [{"code", "msg"}]}`` with the status of the shared
 error boundary (``boundary``): 400 for bad parameters (``InvalidInput``, including the
 store's), 404 for ``NotFound``, 503 for ``StoreError`` (Jaeger answers 500 for every storage
-failure; 503 tells clients to retry), 500 ``internal error`` for anything else.
+failure; 503 tells clients to retry) including a query stopped at ``max_execution_time``, 503 +
+``Retry-After`` when every query slot is taken (``QueryBusy``), 500 ``internal error`` for
+anything else.
 ``prettyPrint`` (any value but ``false``) indents by four spaces, as Jaeger does, errors
 included.
 

@@ -31,7 +31,8 @@ Errors are ``{"error": {"httpCode", "message"}}`` with the status of the shared 
 (``boundary``): 400 ``malformed parameter <name>: <cause>`` or ``query.startTimeMin and
 query.startTimeMax are required``; 404 ``No traces found`` when a trace lookup or a search finds
 nothing (as upstream, a search without results is a 404); 503 for ``StoreError`` (upstream:
-500), 500 ``internal error`` otherwise. Free text (service, operation, attribute keys and
+500; also a query stopped at ``max_execution_time``), 503 + ``Retry-After`` when every query
+slot is taken (``QueryBusy``), 500 ``internal error`` otherwise. Free text (service, operation, attribute keys and
 values) follows the one policy of every query API (``spanhouse.api.freetext``).
 
 Trace summaries follow upstream's ``TraceSummary`` JSON (proto3 JSON, defaults omitted):

@@ -3,8 +3,9 @@ analyses of ``v1_bottleneck``, ``v1_compare`` and ``v1_doctor`` alike).
 
 Success is ``{"data": ..., "query": {the effective parameters}}``; failure is
 ``{"error": {"status": N, "message": "..."}}`` with the status of ``spanhouse.errors``' table
-(400 bad parameter, 404 unknown trace or endpoint, 503 store failure, 500 for a bug), answered
-by the shared ``ErrorBoundary``. Bodies are JSON written by orjson: bytes as base64, sets as
+(400 bad parameter, 404 unknown trace or endpoint, 503 store failure, a query stopped at
+``max_execution_time`` (``QueryTimeout``) or refused because every query slot is taken
+(``QueryBusy``, with ``Retry-After``), 500 for a bug), answered by the shared ``ErrorBoundary``. Bodies are JSON written by orjson: bytes as base64, sets as
 sorted lists.
 """
 

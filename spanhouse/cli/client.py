@@ -5,17 +5,27 @@ exits: the API's own errors come back as the class its status stands for in
 ``spanhouse.errors.TRANSLATIONS`` (400: ``InvalidInput``, 404: ``NotFound``, 503:
 ``StoreError``) with the API's message; an unreachable or silent server is a ``StoreError``
 (a failure at run time, as a store that is down), a ``--server`` that is no http(s) URL an
-``InvalidInput``.
+``InvalidInput``, a 401 ``Unauthenticated`` (exit 2: give ``--token`` or ``--user``).
+
+Credentials: ``--token`` / ``SPANHOUSE_TOKEN`` (``Authorization: Bearer ...``), or ``--user`` /
+``SPANHOUSE_USER`` with ``SPANHOUSE_PASSWORD`` (Basic); ``--ca-file`` / ``SPANHOUSE_CA_FILE``
+for an https:// server with a private CA. They are kept by the command's options in the click
+context (``CREDENTIALS``) and never printed.
 """
 
 from __future__ import annotations
 
+import os
+import ssl
+
+import click
 import httpx
 
-from spanhouse.errors import TRANSLATIONS, InvalidInput, SpanhouseError, StoreError
+from spanhouse.errors import TRANSLATIONS, InvalidInput, SpanhouseError, StoreError, Unauthenticated
 
 DEFAULT_SERVER = "http://127.0.0.1:16686"
 TIMEOUT_S = 30.0
+CREDENTIALS = "spanhouse.credentials"   # the click context's meta key
 
 
 class UnexpectedAnswer(SpanhouseError):
@@ -36,11 +46,30 @@ def error_for_status(status: int) -> type[SpanhouseError]:
     return UnexpectedAnswer
 
 
+def _credentials() -> tuple[dict[str, str], object, httpx.BasicAuth | None]:
+    """(headers, verify, auth) from the running command's ``--token``/``--user``/``--ca-file``."""
+    ctx = click.get_current_context(silent=True)
+    given = ctx.meta.get(CREDENTIALS, {}) if ctx is not None else {}
+    headers = {"Authorization": f"Bearer {given['token']}"} if given.get("token") else {}
+    auth = None
+    if given.get("user") and not headers:
+        auth = httpx.BasicAuth(given["user"], os.environ.get("SPANHOUSE_PASSWORD", ""))
+    verify: object = True
+    if given.get("ca_file"):
+        try:
+            verify = ssl.create_default_context(cafile=given["ca_file"])
+        except (OSError, ssl.SSLError) as exc:
+            raise InvalidInput(f"--ca-file {given['ca_file']!r}: cannot load it: {exc}") from None
+    return headers, verify, auth
+
+
 def fetch(server: str | None, path: str, params: list[tuple[str, str]] | None = None) -> dict:
     """GET ``/api/v1/...`` and return the whole answer (``data`` and ``query``)."""
     base = server_url(server)
+    headers, verify, auth = _credentials()
     try:
-        response = httpx.get(base + path, params=params or [], timeout=TIMEOUT_S)
+        with httpx.Client(verify=verify, timeout=TIMEOUT_S) as client:
+            response = client.get(base + path, params=params or [], headers=headers, auth=auth)
     except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
         raise InvalidInput(f"--server: {base!r} is not an http(s) URL such as "
                            f"{DEFAULT_SERVER}") from exc
@@ -51,6 +80,11 @@ def fetch(server: str | None, path: str, params: list[tuple[str, str]] | None = 
         raise StoreError(f"the server at {base} did not answer within {TIMEOUT_S:g} s") from exc
     except httpx.HTTPError as exc:
         raise StoreError(f"cannot talk to the server at {base}: {exc}") from exc
+    if response.status_code == 401:
+        raise Unauthenticated(f"the server at {base} requires credentials: set SPANHOUSE_TOKEN "
+                              "(or --token), or SPANHOUSE_USER and SPANHOUSE_PASSWORD"
+                              if not (headers or auth) else
+                              f"the server at {base} refused the credentials given")
     try:
         body = response.json()
     except ValueError:

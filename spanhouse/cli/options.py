@@ -9,17 +9,38 @@ from __future__ import annotations
 
 import click
 
-from spanhouse.cli.client import DEFAULT_SERVER
+from spanhouse.cli.client import CREDENTIALS, DEFAULT_SERVER
 from spanhouse.errors import InvalidInput
 from spanhouse.model.ids import normalize_trace_id
 from spanhouse.query.model import MAX_LIMIT, rfc3339
 from spanhouse.timeparse import parse_duration, resolve_window
 
 
+def _credential(ctx: click.Context, param: click.Parameter, value):
+    """Keep ``--token``/``--user``/``--ca-file`` for ``client.fetch`` (never printed)."""
+    if value is not None:
+        ctx.meta.setdefault(CREDENTIALS, {})[param.name] = value
+    return value
+
+
 def api_options(command):
-    """``--server`` (or ``SPANHOUSE_SERVER``) and ``--json``: every client command has them."""
+    """``--server`` (or ``SPANHOUSE_SERVER``), the credentials and ``--json``: every client
+    command has them."""
     command = click.option("--json", "as_json", is_flag=True,
                            help="Print the API's data as JSON (stable; see docs/api.md).")(command)
+    command = click.option("--ca-file", metavar="FILE", envvar="SPANHOUSE_CA_FILE",
+                           expose_value=False, callback=_credential,
+                           help="CA certificate of an https:// server (and a client certificate "
+                                "is not sent).  [env: SPANHOUSE_CA_FILE]")(command)
+    command = click.option("--user", metavar="NAME", envvar="SPANHOUSE_USER",
+                           expose_value=False, callback=_credential,
+                           help="Basic authentication user; the password is read from "
+                                "SPANHOUSE_PASSWORD.  [env: SPANHOUSE_USER]")(command)
+    command = click.option("--token", metavar="TOKEN", envvar="SPANHOUSE_TOKEN",
+                           expose_value=False, callback=_credential,
+                           help="Bearer token of a server with bearertokenauth (prefer the "
+                                "environment variable: a flag shows in ps).  "
+                                "[env: SPANHOUSE_TOKEN]")(command)
     command = click.option("--server", metavar="URL", envvar="SPANHOUSE_SERVER",
                            help="The Spanhouse server.  [env: SPANHOUSE_SERVER; default: "
                                 f"{DEFAULT_SERVER}]")(command)

@@ -19,10 +19,11 @@ def register(group: click.Group) -> None:
 
 
 @click.command(cls=Command)
-@click.option("--grpc", metavar="HOST:PORT", help="OTLP/gRPC listener.  [default: 0.0.0.0:4317]")
-@click.option("--http", metavar="HOST:PORT", help="OTLP/HTTP listener.  [default: 0.0.0.0:4318]")
-@click.option("--zipkin", metavar="HOST:PORT", help="Zipkin v2 listener.  [default: 0.0.0.0:9411]")
-@click.option("--ui", metavar="HOST:PORT", help="Query API and web UI.  [default: 0.0.0.0:16686]")
+@click.option("--grpc", metavar="HOST:PORT", help="OTLP/gRPC listener.  [default: localhost:4317]")
+@click.option("--http", metavar="HOST:PORT", help="OTLP/HTTP listener.  [default: localhost:4318]")
+@click.option("--zipkin", metavar="HOST:PORT", help="Zipkin v2 listener.  [default: localhost:9411]")
+@click.option("--ui", metavar="HOST:PORT",
+              help="Query API and web UI (config: query.endpoint).  [default: localhost:16686]")
 @click.option("--data", metavar="DIR", help="Data directory of the embedded store.  [default: ./spanhouse-data]")
 @click.option("--config", "config_file", metavar="FILE", help="OpenTelemetry Collector YAML config.")
 @click.option("--max-request-bytes", type=click.IntRange(min=1024), metavar="N",
@@ -43,8 +44,10 @@ def serve(grpc, http, zipkin, ui, data, config_file, max_request_bytes, queue_sp
           wal_max_bytes, queue_bytes, wal_sync) -> None:
     """Receive spans (OTLP gRPC/HTTP, Zipkin), store them, and serve the query API.
 
-    A flag overrides the config file, which overrides the default. Use port 0 to let the
-    system pick a free port; the bound addresses are printed, one line per listener.
+    A flag overrides the config file, which overrides the default. Every listener binds
+    localhost unless told otherwise: --grpc 0.0.0.0:4317 opens it to other hosts (protect
+    it first: auth and tls in the config, docs/security.md). Use port 0 to let the system
+    pick a free port; the bound addresses are printed, one line per listener.
     """
     from spanhouse.server import serve as run_server
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from spanhouse.component import BuildContext
 from spanhouse.config.collector import Component
+from spanhouse.config.redact import redact
 from spanhouse.config.settings import ServeSettings, settings_from_config
 from spanhouse.pipeline import build_pipeline
 from spanhouse.telemetry import Telemetry
@@ -18,7 +19,7 @@ class _StoreStandIn:
 
     def __init__(self, settings: ServeSettings):
         ttl = f"{settings.ttl_days} days" if settings.ttl_days else "none"
-        self.describe = (f"{settings.effective_store_endpoint}, "
+        self.describe = (f"{settings.printable_store_endpoint}, "
                          f"{settings.database}.{settings.table}, ttl {ttl}")
 
 
@@ -40,4 +41,12 @@ def check_config(path: str) -> str:
              f"  receivers:  {', '.join(receivers)}",
              f"  processors: {' -> '.join(processors) if processors else '(none)'}",
              f"  exporters:  {', '.join(exporters)}"]
-    return "\n".join(lines)
+    if collector.extensions:
+        lines.append("extensions: " + ", ".join(
+            f"{name} ({ext.describe})" for name, ext in collector.extensions.items()))
+    if collector.query.endpoint or collector.query.security.describe:
+        ui = collector.query.security
+        lines.append(f"query: {settings.ui}" + (f" [{ui.describe}]" if ui.describe else ""))
+    # Nothing above holds a secret (authenticators describe themselves without them); the
+    # redaction is the last guard.
+    return redact("\n".join(lines))

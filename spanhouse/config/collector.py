@@ -3,26 +3,32 @@
 ``parse_collector(doc)`` checks what every collector config must get right before any
 component is built: known top-level sections, component ids (``type`` or ``type/name``) of
 known types (``spanhouse.components``), a ``service.pipelines.traces`` whose every entry is
-defined, and the receivers' settings (where they listen). Each processor's and exporter's own
-fields are checked by its factory when the pipeline is built (``CollectorConfig.build``); the
-parsed config keeps its document, so those errors are located in the file the same way.
+defined, and the receivers' settings (where they listen, their ``tls``, ``auth`` and
+``cors``). The ``extensions`` listed in ``service.extensions`` are built (the authenticators)
+and every ``auth.authenticator`` must name one of them. ``query`` is Spanhouse's own section
+(``spanhouse.config.query``). Each processor's and exporter's own fields are checked by its
+factory when the pipeline is built (``CollectorConfig.build``); the parsed config keeps its
+document, so those errors are located in the file the same way.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from spanhouse.component import BuildContext, Factory
 from spanhouse.config.document import ConfigDocument
+from spanhouse.config.listener import ListenerSecurity
+from spanhouse.config.query import QuerySettings, parse_query
 from spanhouse.config.section import Section, suggest
 from spanhouse.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
 KINDS = {"receivers": "receiver", "processors": "processor", "exporters": "exporter"}
-TOP_LEVEL = ("receivers", "processors", "exporters", "service", "extensions", "connectors")
+TOP_LEVEL = ("receivers", "processors", "exporters", "service", "extensions", "connectors",
+             "query")
 
 
 @dataclass(frozen=True)
@@ -44,6 +50,8 @@ class ReceiverEndpoints:
     http: str | None = None
     zipkin: str | None = None
     max_request_bytes: int | None = None
+    # Who may talk to each listener ("grpc", "http", "zipkin"): TLS, authenticator, CORS.
+    security: dict[str, ListenerSecurity] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -54,6 +62,9 @@ class CollectorConfig:
     exporters: tuple[Component, ...]
     # What each receiver's factory read from its settings (where it listens), in order.
     receiver_settings: tuple[Any, ...] = ()
+    # The extensions of service.extensions, built (id -> authenticator).
+    extensions: dict[str, Any] = field(default_factory=dict)
+    query: QuerySettings = QuerySettings()
 
     @property
     def path(self) -> str:
@@ -63,11 +74,12 @@ class CollectorConfig:
     def endpoints(self) -> ReceiverEndpoints:
         """The listeners the server starts, one per protocol (when several receivers set one,
         the last one's wins)."""
-        values: dict = {}
+        values: dict = {"security": {}}
         for settings in self.receiver_settings:
             for name in ("grpc", "http", "zipkin", "max_request_bytes"):
                 if getattr(settings, name, None):
                     values[name] = getattr(settings, name)
+            values["security"].update(getattr(settings, "security", {}))
         return ReceiverEndpoints(**values)
 
     def build(self, component: Component, context: BuildContext) -> Any:
@@ -109,9 +121,10 @@ def _parse(doc: ConfigDocument) -> CollectorConfig:
     for name in data:
         if name not in TOP_LEVEL:
             raise ConfigError(f"unknown section{suggest(str(name), TOP_LEVEL)}; the sections are "
-                              "receivers, processors, exporters and service", str(name))
-    if data.get("extensions") or data.get("connectors"):
-        log.warning("%s: extensions and connectors are not used by Spanhouse; ignored", doc.path)
+                              "receivers, processors, exporters, extensions, service and query",
+                              str(name))
+    if data.get("connectors"):
+        log.warning("%s: connectors are not used by Spanhouse; ignored", doc.path)
 
     defined: dict[str, dict[str, Component]] = {}
     for section_name, kind in KINDS.items():
@@ -132,6 +145,7 @@ def _parse(doc: ConfigDocument) -> CollectorConfig:
                 component_id, ctype, key, settings or {}, factory(kind, ctype))
 
     service = Section(data.get("service"), "service")
+    extensions = _extensions(data, service)
     pipelines = service.data.get("pipelines")
     if not pipelines:
         raise ConfigError(
@@ -172,5 +186,46 @@ def _parse(doc: ConfigDocument) -> CollectorConfig:
     # Receivers record nothing while their settings are read: a throwaway Telemetry.
     context = BuildContext(Telemetry())
     receivers = tuple(c.factory.create(c.id, c.section(), context) for c in chosen["receivers"])
+    query = parse_query(Section(data.get("query"), "query"))
+    securities = [s for r in receivers for s in getattr(r, "security", {}).values()]
+    for security in (*securities, query.security):
+        if security.authenticator and security.authenticator not in extensions:
+            known = list(extensions)
+            raise ConfigError(
+                f"authenticator {security.authenticator!r} not found{suggest(security.authenticator, known)}: "
+                "define it under extensions and list it in service.extensions "
+                f"(enabled: {', '.join(known) or 'none'})", security.authenticator_key)
     return CollectorConfig(doc, chosen["receivers"], chosen["processors"], chosen["exporters"],
-                           receivers)
+                           receivers, extensions, query)
+
+
+def _extensions(data: dict, service: Section) -> dict[str, Any]:
+    """The extensions listed in ``service.extensions``, built by their factories (an
+    extension defined and not listed is not used, as in the collector)."""
+    from spanhouse.components import factory, types
+    from spanhouse.telemetry import Telemetry
+
+    known = types("extension")
+    section = Section(data.get("extensions"), "extensions")
+    defined: dict[str, Component] = {}
+    for component_id, settings in section.data.items():
+        component_id = str(component_id)
+        key = f"extensions.{component_id}"
+        ctype = component_id.split("/", 1)[0]
+        if ctype not in known:
+            raise ConfigError(f"unknown extension type {ctype!r}{suggest(ctype, known)}; "
+                              f"Spanhouse has: {', '.join(known)}", key)
+        if settings is not None and not isinstance(settings, dict):
+            raise ConfigError("expected a mapping of settings", key)
+        defined[component_id] = Component(component_id, ctype, key, settings or {},
+                                          factory("extension", ctype))
+    names = service.strings("extensions", [])
+    built: dict[str, Any] = {}
+    context = BuildContext(Telemetry())
+    for i, name in enumerate(names):
+        if name not in defined:
+            raise ConfigError(f"{name!r} is not defined under extensions"
+                              f"{suggest(name, list(defined))}", f"service.extensions[{i}]")
+        c = defined[name]
+        built[name] = c.factory.create(c.id, c.section(), context)
+    return built

@@ -34,6 +34,21 @@ Integer attribute values (``intValue``)
 Ports (Zipkin ``localEndpoint``/``remoteEndpoint``.``port``)
     ``0 <= p <= MAX_PORT`` (Zipkin's model has a 16-bit port; 0 means absent).
 
+Nesting (``arrayValue`` / ``kvlistValue`` inside attribute values)
+    At most ``MAX_VALUE_DEPTH`` levels of arrays and kvlists in one attribute value (``[1]`` is
+    one level, ``[[1]]`` two). Decoding a value is recursive, so without a bound a few kilobytes
+    of ``[[[[...]]]]`` would end in a ``RecursionError`` (a bare 500 that also lost the
+    request's valid spans). OTLP/JSON: a deeper value rejects its span alone (a resource
+    attribute: that resource's spans). OTLP protobuf: the parser itself refuses messages nested
+    more than ``PROTOBUF_MAX_DEPTH`` deep (upb's limit), and a span it refuses is rejected alone
+    (``otlp_proto.parse_request``), the others kept. In protobuf an array level costs 2 messages
+    and a kvlist level 3, and an event's or a link's attribute value starts 7 messages down, so
+    protobuf carries at most 31 kvlist levels there (7 + 3 * 31 = 100). ``MAX_VALUE_DEPTH`` stays
+    below that everywhere: whatever JSON accepts re-encodes into a protobuf request every reader
+    parses (the write-ahead log's feeder, a forwarding exporter's collector). Zipkin tags
+    are strings; a nested JSON tag value is stored as its JSON text (as upstream), and one
+    nested beyond orjson's 254 levels rejects its span.
+
 Messages (``DecodeResult.error_message``, sent back in OTLP ``partial_success``)
     A value quoted in a message is cut to ``MAX_QUOTED_CHARS`` characters plus an ellipsis (a
     10 MiB span name must not be echoed back), one message is at most ``MAX_MESSAGE_BYTES``, and
@@ -42,6 +57,8 @@ Messages (``DecodeResult.error_message``, sent back in OTLP ``partial_success``)
 """
 
 from __future__ import annotations
+
+import reprlib
 
 # ---------------------------------------------------------------------------------- numbers
 MAX_TIME_NS = 2**63 - 1
@@ -61,6 +78,13 @@ ENUM_MAX = 2**31 - 1
 MAX_PORT = 2**16 - 1
 """Largest Zipkin endpoint port."""
 
+# ---------------------------------------------------------------------------------- nesting
+MAX_VALUE_DEPTH = 24
+"""Most levels of ``arrayValue``/``kvlistValue`` in one attribute value (OTLP/JSON)."""
+
+PROTOBUF_MAX_DEPTH = 100
+"""Most nested messages the protobuf parser (upb) reads; a deeper span is rejected alone."""
+
 # --------------------------------------------------------------------------------- messages
 MAX_QUOTED_CHARS = 100
 """A span name or value quoted in a rejection message is cut to this many characters."""
@@ -77,6 +101,10 @@ MAX_MESSAGES = 10
 ELLIPSIS = "…"
 
 
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxstring, _REPR.maxother = 3, MAX_QUOTED_CHARS, MAX_QUOTED_CHARS
+
+
 def _number(value: int, unit: str = "") -> str:
     if -(10**30) < value < 10**30:
         return f"{value} {unit}" if unit else str(value)
@@ -89,15 +117,20 @@ def quoted(value: object, limit: int = MAX_QUOTED_CHARS) -> str:
     A long ``str`` is cut *before* ``repr``, so a 10 MiB name costs no 10 MiB copy."""
     if isinstance(value, str) and len(value) > limit:
         return repr(value[:limit]) + ELLIPSIS
-    if isinstance(value, int):
+    if isinstance(value, int) and not isinstance(value, bool):
         return _number(value)
-    text = repr(value)
+    text = _REPR.repr(value)  # nesting and lengths bounded: a list 1000 deep is no RecursionError
     return text if len(text) <= limit else text[:limit] + ELLIPSIS
 
 
 def out_of_range(what: str, value: int, low: int, high: int) -> str:
     """The message for an integer outside ``[low, high]`` (a huge one is not spelled out)."""
     return f"{what} must be in [{low}, {high}], not {_number(value)}"
+
+
+def too_deep() -> str:
+    """The message for an attribute value nested more than ``MAX_VALUE_DEPTH`` levels."""
+    return f"arrayValue/kvlistValue nested more than {MAX_VALUE_DEPTH} levels deep"
 
 
 def bad_time(what: str, value: int, unit: str = "ns") -> str:

@@ -8,8 +8,11 @@ strings or numbers; ``bytesValue`` is base64; unknown fields are ignored.
 A span whose fields have the wrong shape, or a number outside its field's range (see
 ``spanhouse.model.limits``: times, ``uint32`` flags and counters, ``int64`` ``intValue``), is
 rejected alone; an out-of-range enum is kept as 0 (Unspecified / Unset). A resource with a bad
-number (e.g. ``droppedAttributesCount: -1``) rejects each of its spans. Only a body that is not
-JSON, or not an object with a ``resourceSpans`` list, fails the whole request.
+number (e.g. ``droppedAttributesCount: -1``) rejects each of its spans. An attribute value with
+``arrayValue``/``kvlistValue`` nested more than ``MAX_VALUE_DEPTH`` levels rejects its span (its
+resource's spans, for a resource attribute) the same way. Only a body that is not JSON (orjson
+refuses nesting beyond 1024), or not an object with a ``resourceSpans`` list, fails the whole
+request.
 """
 
 from __future__ import annotations
@@ -26,8 +29,8 @@ from spanhouse.model.attributes import (
 )
 from spanhouse.model.batch import DecodeResult, SpanBatch
 from spanhouse.model.limits import (
-    ENUM_MAX, ENUM_MIN, INT64_MAX, INT64_MIN, MAX_TIME_NS, UINT32_MAX,
-    bad_time, out_of_range, quoted,
+    ENUM_MAX, ENUM_MIN, INT64_MAX, INT64_MIN, MAX_TIME_NS, MAX_VALUE_DEPTH, UINT32_MAX,
+    bad_time, out_of_range, quoted, too_deep,
 )
 
 _KINDS = {f"SPAN_KIND_{k}": i for i, k in enumerate(
@@ -35,12 +38,24 @@ _KINDS = {f"SPAN_KIND_{k}": i for i, k in enumerate(
 _STATUS = {"STATUS_CODE_UNSET": 0, "STATUS_CODE_OK": 1, "STATUS_CODE_ERROR": 2}
 
 
+_NESTED = "a value nested too deep"
+
+
 class _BadSpan(ValueError):
     """A field of one span is invalid: the span is rejected, the request goes on."""
 
 
-class _BadNumber(_BadSpan):
+class _BeyondLimit(_BadSpan):
+    """A value beyond one of ``spanhouse.model.limits``' bounds (a resource with one rejects
+    its spans, not the request)."""
+
+
+class _BadNumber(_BeyondLimit):
     """A number that is not an integer, or out of its field's range."""
+
+
+class _TooDeep(_BeyondLimit):
+    """``arrayValue``/``kvlistValue`` nested more than ``MAX_VALUE_DEPTH`` levels."""
 
 
 def _f(obj: dict, camel: str, snake: str, default=None):
@@ -116,7 +131,8 @@ def _hex_id(value, size: int, what: str, allow_empty: bool) -> str:
     return value.lower()
 
 
-def _raw(value: dict):
+def _raw(value: dict, level: int = 0):
+    """An AnyValue as (plain value, type code); ``level``: the arrays/kvlists around it."""
     if not isinstance(value, dict):
         raise _BadSpan("an AnyValue must be an object")
     for camel, snake in (("stringValue", "string_value"), ("boolValue", "bool_value"),
@@ -142,14 +158,24 @@ def _raw(value: dict):
                 return base64.b64decode(v, validate=True), BYTES
             except (binascii.Error, TypeError):
                 raise _BadSpan("bytesValue must be base64") from None
+        if level >= MAX_VALUE_DEPTH:
+            raise _TooDeep(too_deep())
+        values = v.get("values") or []
+        if not isinstance(values, list):
+            raise _BadSpan(f"{camel}.values must be a list")
         if camel == "arrayValue":
-            return [_plain(x) for x in (v.get("values") or [])], ARRAY
-        return {kv["key"]: _plain(kv.get("value") or {}) for kv in (v.get("values") or [])}, KVLIST
+            return [_plain(x, level + 1) for x in values], ARRAY
+        out = {}
+        for kv in values:
+            if not isinstance(kv, dict) or not isinstance(kv.get("key"), str):
+                raise _BadSpan("a kvlistValue entry must be an object with a string key")
+            out[kv["key"]] = _plain(kv.get("value") or {}, level + 1)
+        return out, KVLIST
     return None, EMPTY
 
 
-def _plain(value: dict):
-    raw, code = _raw(value)
+def _plain(value: dict, level: int):
+    raw, code = _raw(value, level)
     return encode_bytes(raw) if code == BYTES else raw
 
 
@@ -181,8 +207,8 @@ def _attrs(items, what: str = "attribute") -> list[tuple[str, str, int]]:
             raise _BadSpan("an attribute must be an object with a string key")
         try:
             text, code = _encode(kv.get("value") or {})
-        except _BadNumber as exc:
-            raise _BadNumber(f"{what} {quoted(kv['key'])}: {exc}") from None
+        except _BeyondLimit as exc:
+            raise type(exc)(f"{what} {quoted(kv['key'])}: {exc}") from None
         out.append((kv["key"], text, code))
     return out
 
@@ -273,12 +299,14 @@ def decode_json_bytes(body: bytes) -> DecodeResult:
                 res_attrs = _attrs(resource.get("attributes"), "resource attribute")
                 res_dropped = _uint32(_f(resource, "droppedAttributesCount", "dropped_attributes_count",
                                          0), "resource droppedAttributesCount")
-            except _BadNumber as exc:
+            except _BeyondLimit as exc:
                 res_attrs, res_dropped, bad_resource = [], 0, str(exc)
+            except RecursionError:
+                res_attrs, res_dropped, bad_resource = [], 0, _NESTED
             scope_spans = _f(rs, "scopeSpans", "scope_spans", []) or []
             if not isinstance(scope_spans, list):
                 raise _BadSpan("scopeSpans must be a list")
-        except (_BadSpan, AttributeError, TypeError) as exc:
+        except (_BadSpan, AttributeError, TypeError, KeyError, ValueError) as exc:
             raise InvalidInput(f"invalid resourceSpans entry: {exc}") from None
         if not bad_resource:
             service = next((v for k, v, c in res_attrs if k == "service.name" and c == STRING), "")
@@ -295,12 +323,18 @@ def decode_json_bytes(body: bytes) -> DecodeResult:
                     result.reject(f"{span_label(span)} rejected: {bad_resource}")
                 continue
             scope = ss.get("scope") or {}
-            s = batch.add_scope(str(scope.get("name", "")), str(scope.get("version", "")))
+            try:
+                s = batch.add_scope(str(scope.get("name", "")), str(scope.get("version", "")))
+            except (AttributeError, RecursionError):
+                raise InvalidInput("a scope must be an object with a name and a version") from None
             for span in spans:
                 try:
                     fields = _decode_span(span)
                 except (_BadSpan, AttributeError, TypeError, KeyError, ValueError) as exc:
                     result.reject(f"{span_label(span)} rejected: {exc}")
+                    continue
+                except RecursionError:  # e.g. str() of a name that is a list 1000 deep
+                    result.reject(f"{span_label(span)} rejected: {_NESTED}")
                     continue
                 _append(batch, fields, r, s)
     return result

@@ -6,6 +6,8 @@ methods; resources and scopes are decoded once per request.
 Range checks (``spanhouse.model.limits``): protobuf's own types already bound the ``uint32``
 flags and counters and the ``int64`` attribute values, so only the ``fixed64`` times are
 checked: a span whose start, end or event time is not before ``MAX_TIME_NS`` is rejected alone.
+Nesting is bounded by the parser (``limits.PROTOBUF_MAX_DEPTH``): a span nested deeper is
+rejected alone (``parse_request``), not the whole request.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from spanhouse.model.attributes import (
 )
 from spanhouse.model.batch import AttrColumns, DecodeResult, SpanBatch
 from spanhouse.model.limits import MAX_TIME_NS, bad_time, quoted
+from spanhouse.model.proto_salvage import salvage
 
 _ZERO_TRACE = bytes(16)
 _ZERO_SPAN = bytes(8)
@@ -111,13 +114,27 @@ def span_problem(span, max_time: int = MAX_TIME_NS) -> str:
     return ""
 
 
-def parse_request(body: bytes) -> ExportTraceServiceRequest:
+def parse_request(body: bytes) -> tuple[ExportTraceServiceRequest, list[str]]:
+    """The parsed request, and the messages of the spans rejected while parsing: none, unless
+    the parser refused the request for its depth (``limits.PROTOBUF_MAX_DEPTH``); then the
+    spans that parse are kept and the others rejected alone (``proto_salvage``). Any other
+    parse failure is an ``InvalidInput``, the request refused whole."""
     msg = ExportTraceServiceRequest()
     try:
         msg.ParseFromString(body)
+        return msg, []
     except (DecodeError, ValueError, RuntimeError) as exc:
-        raise InvalidInput(f"request body is not a valid ExportTraceServiceRequest: {exc}") from None
-    return msg
+        error = exc
+    salvaged = salvage(body) if "depth" in str(error).lower() else None
+    if salvaged is not None:
+        kept, rejected = salvaged
+        msg = ExportTraceServiceRequest()
+        try:
+            msg.ParseFromString(kept)
+            return msg, rejected
+        except (DecodeError, ValueError, RuntimeError):
+            pass
+    raise InvalidInput(f"request body is not a valid ExportTraceServiceRequest: {error}") from None
 
 
 def check_request(body: bytes) -> tuple[bytes, int, DecodeResult]:
@@ -126,8 +143,10 @@ def check_request(body: bytes) -> tuple[bytes, int, DecodeResult]:
     bytes with the rejected spans removed (``body`` itself when none was), the number of spans
     kept, and a ``DecodeResult`` (empty batch) carrying the rejections. Decoding the returned
     bytes rejects nothing."""
-    msg = parse_request(body)
+    msg, problems = parse_request(body)
     result = DecodeResult(SpanBatch())
+    for problem in problems:
+        result.reject(problem)
     kept = 0
     for rs in msg.resource_spans:
         for ss in rs.scope_spans:
@@ -216,4 +235,8 @@ def decode_request(msg: ExportTraceServiceRequest) -> DecodeResult:
 
 
 def decode_proto_bytes(body: bytes) -> DecodeResult:
-    return decode_request(parse_request(body))
+    msg, problems = parse_request(body)
+    result = decode_request(msg)
+    for problem in problems:
+        result.reject(problem)
+    return result

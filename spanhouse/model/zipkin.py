@@ -108,7 +108,7 @@ def _endpoint_attrs(span: dict) -> list[tuple[str, str, int]]:
             if endpoint.get(ip):
                 out.append((ip_key, str(endpoint[ip]), STRING))
         port = endpoint.get("port")
-        if isinstance(port, int) and port > 0:
+        if isinstance(port, int) and not isinstance(port, bool) and port > 0:
             if port > MAX_PORT:
                 side = "localEndpoint" if endpoint is local else "remoteEndpoint"
                 raise _BadSpan(out_of_range(f"{side}.port", port, 0, MAX_PORT))
@@ -210,6 +210,9 @@ def decode_zipkin_v2_json(body: bytes) -> DecodeResult:
             fields = _decode_span(span)
         except (_BadSpan, AttributeError, TypeError, ValueError) as exc:
             result.reject(f"{span_label(span)} rejected: {exc}")
+            continue
+        except RecursionError:  # e.g. str() of a name that is a list 1000 deep
+            result.reject(f"{span_label(span)} rejected: a value nested too deep")
             continue
         (service, scope, trace_id, span_id, parent, trace_state, name, kind, start, end,
          code, message, attrs, events, links) = fields

@@ -10,6 +10,7 @@ and in the ``google.rpc.retryinfo-bin`` trailer that the OpenTelemetry SDK expor
 from __future__ import annotations
 
 import random
+from typing import Sequence
 
 import grpc
 from google.protobuf import any_pb2, duration_pb2
@@ -21,6 +22,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 )
 
 from spanhouse.errors import Overloaded, SpanhouseError
+from spanhouse.listeners import GRPC_MAX_CONCURRENT_RPCS, grpc_server_options
 from spanhouse.receivers.ingest import Ingest
 from spanhouse.receivers.refusal import Refusal, refuse
 
@@ -73,10 +75,13 @@ class TraceServiceHandler:
         })
 
 
-def create_server(ingest: Ingest, max_message_bytes: int) -> grpc.aio.Server:
-    server = grpc.aio.server(options=[
-        ("grpc.max_receive_message_length", max_message_bytes),
-        ("grpc.so_reuseport", 0),
-    ])
+def create_server(ingest: Ingest, max_message_bytes: int,
+                  interceptors: Sequence[grpc.aio.ServerInterceptor] = ()) -> grpc.aio.Server:
+    """The server, with the connection limits of ``spanhouse.listeners`` and ``interceptors``
+    (the authenticator's, ``spanhouse.extensions.grpc_guard``); its port is added by the
+    caller (with TLS credentials or not)."""
+    server = grpc.aio.server(options=grpc_server_options(max_message_bytes),
+                             maximum_concurrent_rpcs=GRPC_MAX_CONCURRENT_RPCS,
+                             interceptors=list(interceptors))
     server.add_generic_rpc_handlers((TraceServiceHandler(ingest).generic_handler(),))
     return server

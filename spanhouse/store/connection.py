@@ -19,6 +19,7 @@ from urllib.parse import unquote, urlsplit
 
 import clickhouse_connect
 
+from spanhouse.config.redact import redact
 from spanhouse.errors import ConfigError, StoreError
 from spanhouse.store.schema import quote_identifier
 
@@ -30,7 +31,7 @@ def chdb_path(endpoint: str) -> str:
     """The absolute data directory of a ``chdb://PATH`` endpoint."""
     path = endpoint[len(CHDB_SCHEME):]
     if not path or path in (":memory:", "memory"):
-        raise ConfigError(f"store endpoint {endpoint!r}: chdb:// needs a data directory, "
+        raise ConfigError(f"store endpoint {redact(endpoint)!r}: chdb:// needs a data directory, "
                           "e.g. chdb://./spanhouse-data")
     return os.path.abspath(os.path.expanduser(path))
 
@@ -42,16 +43,16 @@ def _client_args(endpoint: str) -> dict:
         try:
             os.makedirs(path, exist_ok=True)
         except OSError as exc:
-            raise ConfigError(f"store endpoint {endpoint!r}: cannot create {path}: {exc}") from exc
+            raise ConfigError(f"store endpoint {redact(endpoint)!r}: cannot create {path}: {exc}") from exc
         return {"dsn": f"chdb://{path}"}
     parts = urlsplit(endpoint)
     if parts.scheme not in DEFAULT_PORTS or not parts.hostname:
-        raise ConfigError(f"store endpoint {endpoint!r}: use chdb://PATH or "
+        raise ConfigError(f"store endpoint {redact(endpoint)!r}: use chdb://PATH or "
                           "http(s)://[user:password@]host:port")
     try:
         port = parts.port or DEFAULT_PORTS[parts.scheme]
     except ValueError as exc:  # a non-numeric or out-of-range port
-        raise ConfigError(f"store endpoint {endpoint!r}: {exc}") from exc
+        raise ConfigError(redact(f"store endpoint {endpoint!r}: {exc}")) from exc
     return {
         "host": parts.hostname,
         "port": port,
@@ -61,28 +62,23 @@ def _client_args(endpoint: str) -> dict:
     }
 
 
-def open_client(endpoint: str, database: str = "default"):
+def open_client(endpoint: str, database: str = "default", settings: dict | None = None):
     """A ``clickhouse-connect`` client for ``endpoint``.
 
     ``database`` is validated (it is used, backquoted, in fully qualified names) but not made
     the session's default: it may not exist yet when the schema is about to be created.
+    ``settings`` (ClickHouse settings, e.g. ``{"max_execution_time": 30}``) hold for every
+    query of the client: a ClickHouse server receives them with each HTTP request; embedded
+    chDB applies them with ``SET`` on the client's own handle when it opens (clickhouse-connect's
+    chDB backend; chDB honours ``max_execution_time``, tests/query/test_limits.py).
     Raises ``ConfigError`` for a malformed endpoint or name, ``StoreError`` when the store
-    cannot be opened or reached.
+    cannot be opened or reached or refuses a setting.
     """
     quote_identifier(database, "database name")
     args = _client_args(endpoint)
+    if settings:
+        args["settings"] = dict(settings)
     try:
         return clickhouse_connect.get_client(**args)
     except Exception as exc:  # the drivers raise many kinds; callers see one typed error
-        raise StoreError(f"cannot open the store at {_redact(endpoint)}: {exc}") from exc
-
-
-def _redact(endpoint: str) -> str:
-    """The endpoint without its password, for messages and logs."""
-    if endpoint.startswith(CHDB_SCHEME):
-        return endpoint
-    parts = urlsplit(endpoint)
-    if parts.password is None:
-        return endpoint
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return parts._replace(netloc=netloc).geturl()
+        raise StoreError(redact(f"cannot open the store at {endpoint}: {exc}")) from exc
