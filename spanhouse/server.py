@@ -248,6 +248,7 @@ class SpanhouseServer:
             except SystemExit:  # uvicorn exits when it cannot bind
                 server.should_exit = True
             if server.should_exit or not server.servers:
+                await _close_listeners(grpc_server, servers)
                 raise ConfigError(f"--{name} {getattr(s, name)}: cannot listen there (address in use?)")
             servers.append(server)
             self._warn_if_open(name, host, security)
@@ -295,6 +296,16 @@ class _Redacting(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         return redact(super().format(record))
+
+
+async def _close_listeners(grpc_server, servers: list) -> None:
+    """Stop what already listens when a later port cannot be had: a gRPC server left to the
+    garbage collector after the loop closed prints a traceback under the one-line error."""
+    if grpc_server is not None:
+        await grpc_server.stop(grace=0)
+    for server in servers:
+        server.should_exit = True
+        await server.shutdown()
 
 
 def serve(settings: ServeSettings) -> int:

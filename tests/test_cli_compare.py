@@ -70,15 +70,19 @@ def test_table(api):
     assert result.exit_code == 0, result.output
     out = result.stdout
     header = out.splitlines()[0]
-    assert header.startswith("Compared traces slower than p95 (812.3 ms): 52 traces (est. 1,040), "
-                             "with the other 988 traces (est. 19,760), ")
-    for column in ("ATTRIBUTE", "VALUE", "% OF SELECTION", "% OF BASELINE", "LIFT"):
+    assert header.startswith("Compared traces slower than p95 (812.3 ms): est. 1,040 traces "
+                             "(52 stored), with the other est. 19,760 traces (988 stored), ")
+    for column in ("ATTRIBUTE", "VALUE", "EST. % OF SELECTION", "EST. % OF BASELINE", "LIFT",
+                   "STORED TRACES: SEL./BASE"):
         assert column in out
     statement = next(line for line in out.splitlines() if "db.statement" in line)
     assert "SELECT * FROM orders" in statement and "90.0%" in statement
     assert "5.0%" in statement and "18.0×" in statement
     tier = next(line for line in out.splitlines() if "user.tier" in line)
     assert "75.0%" in tier and "0.0%" in tier and "∞" in tier
+    data = json.loads(run("compare", "--where", "duration>p95", "--json", "--server", url).stdout)
+    for line, row in ((statement, data["attributes"][0]), (tier, data["attributes"][1])):
+        assert f" {row['traces_selection']}/{row['traces_baseline']} " in line  # stored, last
     assert "sample" not in out
     assert fake.calls[0][4] == {"service": None, "operation": None, "limit": 10}
 
@@ -88,7 +92,7 @@ def test_sampled_groups_are_said(api):
     fake.sampled = True
     result = run("compare", "--where", "error", "--operation", "GET /pay", "--server", url)
     assert result.exit_code == 0, result.output
-    assert "Compared traces with an error: 60,000 traces (est. 1,040)" in result.stdout
+    assert "Compared traces with an error: est. 1,040 traces (60,000 stored)" in result.stdout
     assert "operation GET /pay" in result.stdout
     assert "deterministic sample of 20,000 + 988 traces" in result.stdout
 
@@ -132,3 +136,23 @@ def test_unreachable_server_is_exit_1(api):
         port = s.getsockname()[1]
     result = run("compare", "--where", "error", "--server", f"http://127.0.0.1:{port}")
     assert result.exit_code == 1 and "cannot reach the server" in result.stderr
+
+
+def test_merged_keys_and_identifiers(capsys):
+    from dataclasses import replace
+
+    from spanhouse.analysis.compare import AttributeDiff
+    from spanhouse.cli.compare import print_compare
+
+    result = canned(parse_where("error"), NOW_NS - HOUR, NOW_NS)
+    method = AttributeDiff("http.method", "POST", 0.8, 0.2, 832.0, 3952.0, 41, 200, 4.0,
+                           merged_keys=("http.method", "http.request.method"))
+    host = AttributeDiff("host.name", "web-7", 0.5, 0.1, 520.0, 1976.0, 26, 99, 5.0,
+                         signal="low")
+    data = replace(result, attributes=(method, host)).to_json()
+    print_compare(data, {"start": data["start"], "end": data["end"]})
+    out = capsys.readouterr().out
+    row = next(line for line in out.splitlines() if "POST" in line)
+    assert "http.method / http.request.method" in row and " 41/200 " in row
+    assert "Dimmed, last: identifiers" in out
+    assert out.index("POST") < out.index("web-7")

@@ -16,7 +16,8 @@ from spanhouse.api.v1_doctor import routes
 from spanhouse.cli import doctor as cli_doctor
 from spanhouse.errors import StoreError
 from tests.http_server import serve_app
-from tests.api.test_v1_doctor import FINDING, HOUR, NOW, NOW_NS, TRACE, FakeDoctor, report
+from tests.api.test_v1_doctor import (FINDING, HOUR, NOW, NOW_NS, TRACE, FakeDoctor, report,
+                                      sampling)
 from spanhouse.analysis.doctor import Finding
 
 
@@ -71,6 +72,27 @@ def test_blocks_per_finding(api):
     _, start, end, options = fake.calls[0]
     assert (start, end) == (NOW_NS - HOUR // 2, NOW_NS)
     assert options.business_keys == ("user.id", "account.id")
+
+
+def test_sampling_figures_are_estimates_first_then_stored(api):
+    url, fake = api
+    result = run("doctor", "--server", url)
+    assert result.exit_code == 0, result.output
+    figures = sampling()    # what the fake doctor reports
+    line = next(l for l in result.stdout.splitlines() if "effective sampling rate" in l)
+    assert line.startswith(f"est. {figures.estimated_spans:,.0f} spans "
+                           f"({figures.estimated_spans_per_second:,.1f}/s); stored "
+                           f"{figures.spans:,} spans ({figures.spans_per_second:,.1f}/s, about ")
+    assert line.endswith(f"effective sampling rate {figures.rate:.1%}")
+
+
+def test_the_checked_windows_note_is_printed(capsys):
+    data = report(NOW_NS - HOUR, NOW_NS, ()).to_json()
+    note = "spans newer than 10:58:00 (the newest ~2 min) are not checked yet"
+    data["checked_window"] = {"start": data["start"], "end": data["end"], "note": note}
+    cli_doctor.print_report(data, {"start": data["start"], "end": data["end"]})
+    out = capsys.readouterr().out
+    assert note in out and out.index(note) < out.index("No problems found")
 
 
 def test_no_problems(api):

@@ -12,10 +12,11 @@ import pytest
 from click.testing import CliRunner
 from starlette.applications import Starlette
 
+from spanhouse.api import jaeger
 from spanhouse.api.v1 import routes
 from spanhouse.cli import main
 from spanhouse.errors import StoreError
-from spanhouse.query.model import AttributeFilter, SearchQuery
+from spanhouse.query.model import AttributeFilter, SearchQuery, ServiceErrors, TopOperation
 from spanhouse.timeparse import to_ns
 from tests.http_server import serve_app
 from tests.api.test_v1 import HOUR, NOW, NOW_NS, TRACE, FakeQuery, summary
@@ -42,7 +43,8 @@ def _forget_cached_help_options():
 @pytest.fixture(scope="module")
 def server():
     fake = FakeQuery()
-    app = Starlette(routes=routes(fake, clock=lambda: NOW))
+    # /api/v1 and Jaeger's /api/services (the CLI's "did you mean" asks it)
+    app = Starlette(routes=routes(fake, clock=lambda: NOW) + jaeger.routes(fake))
     with serve_app(app) as url:
         yield url, fake
 
@@ -113,19 +115,72 @@ def test_empty_results_say_so(api):
 
 
 # ------------------------------------------------------------------ errors, find, search
-def test_errors_table_and_json(api):
+def _unsampled_errors(start_ns, end_ns):
+    """Two services, every AdjustedCount 1 (so each estimate is its stored count)."""
+    return [ServiceErrors(service="frontend", error_spans=9, error_traces=9, requests=300,
+                          error_rate=0.03, estimated_error_spans=9.0, estimated_requests=300.0,
+                          estimated_error_rate=0.03, estimated_error_requests=9.0,
+                          origin_spans=0, role="propagates"),
+            ServiceErrors(service="payment", error_spans=12, error_traces=9, requests=40,
+                          error_rate=0.3, estimated_error_spans=12.0, estimated_requests=40.0,
+                          estimated_error_rate=0.3, estimated_error_requests=12.0,
+                          origin_spans=12, role="origin", top_messages=(("card declined", 10),),
+                          top_operations=(("charge", 12),))]
+
+
+def test_errors_table_and_json(api, monkeypatch):
     url, fake = api
+    errors_by_service = fake.errors_by_service
+
+    def recorded(start_ns, end_ns):
+        errors_by_service(start_ns, end_ns)   # recorded as the fake records every call
+        return _unsampled_errors(start_ns, end_ns)
+
+    monkeypatch.setattr(fake, "errors_by_service", recorded)
     result = run("errors", "--server", url, "--since", "24h")
     assert result.exit_code == 0, result.output
     out = result.stdout
     assert "Errors by service" in out
-    lines = [line for line in out.splitlines() if "payment" in line or "frontend" in line]
-    assert "payment" in lines[0] and "origin" in lines[0] and "30.0%" in lines[0]
-    assert "card declined (10)" in lines[0] and "charge (12)" in lines[0]
-    assert "frontend" in lines[1] and "propagates" in lines[1]
     assert fake.calls[0] == ("errors_by_service", (NOW_NS - 24 * HOUR, NOW_NS), {})
     data = json.loads(run("errors", "--server", url, "--json").stdout)
-    assert [row["service"] for row in data] == ["payment", "frontend"]
+    assert sorted(row["service"] for row in data) == ["frontend", "payment"]
+    # the table keeps the API's order (where errors start first)
+    lines = [line for line in out.splitlines() if "│ payment " in line or "│ frontend " in line]
+    assert [("payment" if "payment" in line else "frontend") for line in lines] == \
+        [row["service"] for row in data]
+    pay = next(line for line in lines if "payment" in line)
+    front = next(line for line in lines if "frontend" in line)
+    assert "origin" in pay and "30.0%" in pay and "12/40" in pay   # 30% of 40 stored requests
+    assert "card declined (est. 10, 10 stored)" in pay and "charge (est. 12, 12 stored)" in pay
+    assert "propagates" in front and "3.0%" in front and "9/300" in front
+
+
+def test_errors_under_sampling_show_the_estimates_first(api, monkeypatch):
+    """payment keeps every error but 1 in 20 of its successes (AdjustedCount 20): 8 stored
+    requests, 4 of them errors, stand for 4 + 4 * 20 = 84 requests."""
+    url, fake = api
+    errors, ok, weight = 4, 4, 20
+    requests_est = errors + ok * weight
+    monkeypatch.setattr(fake, "errors_by_service", lambda start_ns, end_ns: [ServiceErrors(
+        service="payment-service", error_spans=errors, error_traces=errors,
+        requests=errors + ok, error_rate=errors / (errors + ok),
+        estimated_error_spans=float(errors), estimated_requests=float(requests_est),
+        estimated_error_rate=errors / requests_est, estimated_error_requests=float(errors),
+        origin_spans=errors, role="origin", top_messages=(("card declined", errors),),
+        message_estimates=(float(errors),),
+        operation_details=(TopOperation("POST", errors, float(errors), route="/charge"),))])
+    result = run("errors", "--server", url)
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    header = next(line for line in out.splitlines() if "SERVICE" in line)
+    assert header.index("EST. ERROR RATE") < header.index("EST. ERRORS") < \
+        header.index("EST. REQUESTS") < header.index("STORED ERRORS/REQUESTS")
+    row = next(line for line in out.splitlines() if "payment-service" in line)
+    cells = [c.strip() for c in row.strip().strip("│").split("│")]
+    assert cells[:6] == ["payment-service", "origin", f"{errors / requests_est:.1%}",
+                         str(errors), str(requests_est), f"{errors}/{errors + ok}"]
+    assert cells[6] == f"POST /charge (est. {errors}, {errors} stored)"
+    assert "AdjustedCount" in out
 
 
 def test_find(api):
@@ -184,6 +239,39 @@ def test_search_table_and_relative_start(api):
     query = fake.calls[0][1][0]
     assert before - 2 * HOUR - 10**9 <= query.start_ns <= time.time_ns() - 2 * HOUR + 10**9
     assert query.end_ns >= before - 10**9
+
+
+@pytest.mark.parametrize("command", ["search", "slowest"])
+@pytest.mark.parametrize("typed,meant", [("pay", "payment"), ("chekout", "checkout"),
+                                         ("FRONTEND", "frontend")])
+def test_an_unknown_service_suggests_the_close_names(api, command, typed, meant):
+    url, fake = api
+    fake.summaries = []
+    result = run(command, "--service", typed, "--server", url)
+    assert result.exit_code == 1, result.output
+    assert result.stderr == f"spanhouse: no service {typed!r}; did you mean {meant}?\n"
+    assert [call[0] for call in fake.calls][-1] == "services"
+
+
+def test_an_unknown_service_without_close_names_lists_them(api):
+    url, fake = api
+    fake.summaries = []
+    result = run("search", "--service", "zzz", "--server", url)
+    assert result.exit_code == 1
+    assert result.stderr == ("spanhouse: no service 'zzz'; the services are: checkout, "
+                             "frontend, payment\n")
+
+
+def test_a_known_service_with_no_traces_is_just_empty(api):
+    url, fake = api
+    fake.summaries = []
+    result = run("search", "--service", "payment", "--server", url)
+    assert result.exit_code == 0 and result.stdout.startswith("No matching traces ")
+    fake.summaries = [summary()]
+    fake.calls.clear()
+    result = run("search", "--service", "pay", "--server", url)
+    assert result.exit_code == 0 and TRACE in result.stdout
+    assert "services" not in [call[0] for call in fake.calls]  # asked only when nothing matched
 
 
 # ------------------------------------------------------------------ trace

@@ -24,6 +24,13 @@ shares, then by lift (share in selection / share in baseline; ``None`` = infinit
 the baseline), then key and value. Keys with unbounded cardinality (ids: more than 10 distinct
 values that average under two traces each, e.g. ``order.id``) are skipped.
 
+Signal before noise (``rank``): status messages (``status.message``) and the types of
+exceptions recorded as span events (``exception.type``) are compared like attributes; a value
+said by two spellings of one attribute (``http.method`` / ``http.request.method``: ``ALIASES``,
+old and new semantic conventions) is one row (``merged_keys``); identifiers (keys such as
+``service.instance.id`` or ``*.id``, values such as UUIDs, long hex or digit strings) are
+``signal: "low"`` and ranked after every other row.
+
 Scale: everything runs in SQL, at most three queries (the percentile, the group sizes, the
 pairs), each restricted to the window first. When a group holds more than ``max_traces``
 traces (default 20,000), the pairs are counted over a deterministic sample of it: the traces
@@ -33,11 +40,11 @@ whole group (``CompareResult.sampled`` and ``considered_*`` say so).
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from spanhouse.analysis.compare_rank import ALIASES, is_identifier, rank  # noqa: F401 (API)
 from spanhouse.analysis.store import AnalysisReader
 from spanhouse.errors import InvalidInput
 from spanhouse.query.model import rfc3339
@@ -70,7 +77,11 @@ PAIRS = (
     "arrayMap((k, v) -> (toString(k), if(k = 'service.version', "
     "concat(toString(ServiceName), '@', v), v)), "
     "mapKeys(ResourceAttributes), mapValues(ResourceAttributes)), "
-    "[('span.name', concat(toString(ServiceName), ': ', toString(SpanName)))])) AS pairs")
+    "[('span.name', concat(toString(ServiceName), ': ', toString(SpanName)))], "
+    "arrayFilter(p -> p.2 != '', [('status.message', StatusMessage)]), "
+    "arrayMap(t -> ('exception.type', t), arrayFilter(t -> t != '', "
+    "arrayMap((n, a) -> if(n = 'exception', a['exception.type'], ''), "
+    "Events.Name, Events.Attributes))))) AS pairs")
 
 
 # ------------------------------------------------------------------------------ selection
@@ -144,10 +155,17 @@ class AttributeDiff:
     traces_selection: int         # stored (sampled) traces of the selection that have it
     traces_baseline: int
     lift: float | None            # share_selection / share_baseline; None: not in the baseline
+    signal: Literal["high", "low"] = "high"     # low: an identifier (ranked last)
+    merged_keys: tuple[str, ...] = ()           # every spelling of the key that said the value
 
     @property
     def difference(self) -> float:
         return self.share_selection - self.share_baseline
+
+    @property
+    def kind(self) -> str:
+        return {"status.message": "status_message",
+                "exception.type": "exception.type"}.get(self.key, "attribute")
 
     def to_json(self) -> dict:
         return {"key": self.key, "value": self.value,
@@ -158,7 +176,10 @@ class AttributeDiff:
                 "count_selection": round(self.count_selection, 3),
                 "count_baseline": round(self.count_baseline, 3),
                 "traces_selection": self.traces_selection,
-                "traces_baseline": self.traces_baseline}
+                "traces_baseline": self.traces_baseline,
+                "kind": self.kind, "signal": self.signal,
+                "merged_keys": list(self.merged_keys or (self.key,))}
+
 
 
 @dataclass(frozen=True)
@@ -323,9 +344,7 @@ def compare(store: AnalysisReader, selection: Selection | str, start_ns: int, en
             count_baseline=share_base * baseline.estimated,
             traces_selection=int(n_sel), traces_baseline=int(n_base),
             lift=share_sel / share_base if share_base > 0 else None))
-    diffs.sort(key=lambda d: (-d.difference, -(math.inf if d.lift is None else d.lift),
-                              d.key, d.value))
-    return result(threshold, selected, baseline, diffs[:limit], min_support)
+    return result(threshold, selected, baseline, rank(diffs)[:limit], min_support)
 
 
 def _format_ms(ms: float) -> str:
@@ -337,4 +356,5 @@ def _format_ms(ms: float) -> str:
 
 
 __all__ = ["parse_where", "compare", "Selection", "CompareResult", "AttributeDiff",
-           "GroupStats", "WHERE_FORMS", "PERCENTILES", "MAX_TRACES"]
+           "GroupStats", "WHERE_FORMS", "PERCENTILES", "MAX_TRACES", "ALIASES", "rank",
+           "is_identifier"]

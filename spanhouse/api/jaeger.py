@@ -19,7 +19,9 @@ spanKind=``
 ``GET /api/traces/{traceID}``           ``[trace]``; 404 ``trace not found`` when unknown
 ``GET /api/dependencies?endTs=&         ``[{"parent", "child", "callCount"}]``, summed per
 lookback=&service=``                    (parent, child), optionally only the links touching
-                                        ``service``
+                                        ``service``; ``callCount`` is the ESTIMATED calls
+                                        (weighted by AdjustedCount, rounded); edges where
+                                        the trace context was lost are left out
 ======================================  ===================================================
 
 Errors: ``{"data": null, ..., "errors": [{"code", "msg"}]}`` with the status of the shared
@@ -151,13 +153,13 @@ class _Handler:
         start, end = self.parser.parse_dependencies_query_params(params)
         service = check_name(SERVICE, params.get(SERVICE))
         links = await run_in_threadpool(self.query.dependencies, start, end) or []
-        summed: dict[tuple[str, str], int] = {}
+        summed: dict[tuple[str, str], float] = {}
         for dep in links:
-            if service and service not in (dep.parent, dep.child):
+            if dep.kind != "call" or (service and service not in (dep.parent, dep.child)):
                 continue
             key = (dep.parent, dep.child)
-            summed[key] = summed.get(key, 0) + dep.call_count
-        data = [{"parent": p, "child": c, "callCount": n} for (p, c), n in summed.items()]
+            summed[key] = summed.get(key, 0.0) + dep.calls      # the estimate
+        data = [{"parent": p, "child": c, "callCount": round(n)} for (p, c), n in summed.items()]
         return envelope(data)
 
 

@@ -102,19 +102,42 @@ _SCHEMAS = {
         "properties": {
             "service": _S, "error_spans": {"type": "integer"},
             "error_traces": {"type": "integer"}, "requests": {"type": "integer"},
-            "error_rate": {"type": "number"}, "estimated_error_spans": {"type": "number"},
-            "estimated_requests": {"type": "number"}, "estimated_error_rate": {"type": "number"},
+            "error_rate": {"type": "number", "description":
+                           "Stored error requests / stored requests (see the estimate)."},
+            "estimated_error_spans": {"type": "number"},
+            "estimated_requests": {"type": "number"},
+            "estimated_error_rate": {"type": "number", "description":
+                                     "The headline: estimated error requests / requests."},
+            "estimated_error_requests": {"type": "number"},
             "origin_spans": {"type": "integer", "description":
                              "Error spans none of whose children is an error."},
             "role": {"enum": ["origin", "propagates", "both"]},
             "top_messages": {"type": "array", "items": {"type": "object", "properties": {
-                "message": _S, "count": {"type": "integer"}}}},
+                "message": _S, "estimated_count": {"type": "number"},
+                "count": {"type": "integer"}}}},
             "top_operations": {"type": "array", "items": {"type": "object", "properties": {
-                "operation": _S, "count": {"type": "integer"}}}}}},
+                "operation": _S, "label": _S, "route": _S, "peer": _S,
+                "estimated_count": {"type": "number"}, "count": {"type": "integer"}}}},
+            "series": {"type": "array", "description": "Errors over time: every bucket.",
+                       "items": {"type": "object", "properties": {
+                           "t": {**_S, "format": "date-time"}, "t_ns": {"type": "integer"},
+                           "errors": {"type": "number"}, "error_spans": {"type": "number"},
+                           "requests": {"type": "number"}}}},
+            "series_step_ms": {"type": "integer"}}},
     "Dependency": {
         "type": "object", "required": ["parent", "child", "callCount", "errorCount"],
-        "properties": {"parent": _S, "child": _S, "callCount": {"type": "integer"},
-                       "errorCount": {"type": "integer"}}},
+        "properties": {"parent": _S, "child": _S,
+                       "kind": {"enum": ["call", "context_lost"]},
+                       "calls": {"type": "number", "description": "Estimated calls."},
+                       "errors": {"type": "number", "description": "Estimated error calls."},
+                       "error_rate": {"type": "number"},
+                       "p50_ms": {"type": ["number", "null"]},
+                       "p95_ms": {"type": ["number", "null"]},
+                       "stored_calls": {"type": "integer"},
+                       "stored_errors": {"type": "integer"},
+                       "peer": {"type": ["string", "null"]},
+                       "callCount": {"type": "integer", "description": "= stored_calls."},
+                       "errorCount": {"type": "integer", "description": "= stored_errors."}}},
     "Span": {
         "type": "object",
         "properties": {

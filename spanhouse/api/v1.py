@@ -28,6 +28,7 @@ from spanhouse.api.v1_params import (Clock, attribute_text, check_key, check_val
                                      parse_trace_id, window, window_echo)
 from spanhouse.errors import InvalidInput, NotFound
 from spanhouse.model.enums import SPAN_KINDS, STATUS_CODES, StatusCode
+from spanhouse.query.errors_by_service import origin_first
 from spanhouse.query.model import MAX_LIMIT, SORTS, STATUSES, QueryAPI, SearchQuery, rfc3339
 from spanhouse.timeparse import now_ns, parse_duration, parse_time
 
@@ -127,7 +128,7 @@ def routes(query: QueryAPI, clock: Clock | None = None) -> list[Route]:
     async def errors(request, params):
         start_ns, end_ns = window(params, now)
         found = await run_in_threadpool(query.errors_by_service, start_ns, end_ns)
-        return [e.to_json() for e in found], window_echo(params, start_ns, end_ns)
+        return [e.to_json() for e in origin_first(found)], window_echo(params, start_ns, end_ns)
 
     async def find(request, params):
         key, value = params.get("key"), params.get("value")
@@ -185,6 +186,7 @@ def routes(query: QueryAPI, clock: Clock | None = None) -> list[Route]:
     async def dependencies(request, params):
         start_ns, end_ns = window(params, now)
         found = await run_in_threadpool(query.dependencies, start_ns, end_ns)
+        found = sorted(found, key=lambda d: (-d.calls, d.parent, d.child, d.kind))
         return [d.to_json() for d in found], window_echo(params, start_ns, end_ns)
 
     async def openapi(request: Request) -> Response:

@@ -6,7 +6,9 @@ an endpoint (``spanhouse.analysis.bottleneck``).
 - ``GET /api/v1/bottleneck?endpoint=SERVICE%20OPERATION`` (or ``service=`` and
   ``operation=``), with ``since=`` (default 1h) or ``start=``/``end=``, and ``max_traces=``
   (default 2000): ``data`` is ``EndpointBottlenecks.to_json()``. ``endpoint`` splits at its
-  first space: the service, then the operation (root span name).
+  first space: the service, then the operation (root span name). Its figures are estimates
+  (weighted by AdjustedCount): ``window.estimated_traces`` and ``median_duration_ms`` lead,
+  ``stored_traces`` and ``stored_median_duration_ms`` follow.
 
 Same conventions as ``spanhouse.api.v1`` (``v1_http``, ``v1_params``): ``{"data": ...,
 "query": {effective parameters}}``, errors ``{"error": {"status", "message"}}`` (400 bad or

@@ -10,7 +10,7 @@ from spanhouse.analysis.compare import DEFAULT_LIMIT, MAX_LIMIT, parse_where
 from spanhouse.cli.client import fetch
 from spanhouse.cli.command import Command
 from spanhouse.cli.options import add_param, api_options, window_options, window_params
-from spanhouse.cli.render import console, print_json, span_of
+from spanhouse.cli.render import ESTIMATE_NOTE, console, estimate, print_json, span_of
 
 VALUE_WIDTH = 80
 
@@ -34,7 +34,8 @@ def compare(where, since, start, end, service, operation, limit, server, as_json
     """What is different about some traces: the attribute values most over-represented in
     the selected traces against the window's other traces.
 
-    Counts are sampling-aware (a trace kept at 5% counts as 20). Span and resource
+    Counts and shares are estimates (a trace kept at 5% counts as 20), the stored traces
+    shown second. Span and resource
     attributes are compared, plus span.name (service: name) and service.version
     (service@version); id-like keys (a value per trace) are skipped.
 
@@ -52,11 +53,9 @@ def compare(where, since, start, end, service, operation, limit, server, as_json
 
 
 def _traces(group: dict) -> str:
+    """A group's traces: the estimate first (weighted by AdjustedCount), the stored second."""
     n, est = group["traces"], group["estimated_traces"]
-    text = f"{n:,} trace{'s' * (n != 1)}"
-    if abs(est - n) > 1e-9:
-        text += f" (est. {est:,.0f})"
-    return text
+    return f"est. {estimate(est)} trace{'s' * (est != 1)} ({n:,} stored)"
 
 
 def _percent(share: float) -> str:
@@ -97,13 +96,21 @@ def print_compare(data: dict, query: dict) -> None:
     table = Table(title_justify="left")
     table.add_column("ATTRIBUTE", overflow="fold")
     table.add_column("VALUE", overflow="fold", max_width=VALUE_WIDTH)
-    table.add_column("% OF SELECTION", justify="right", no_wrap=True)
-    table.add_column("% OF BASELINE", justify="right", no_wrap=True)
+    table.add_column("EST. % OF SELECTION", justify="right", no_wrap=True)
+    table.add_column("EST. % OF BASELINE", justify="right", no_wrap=True)
     table.add_column("LIFT", justify="right", no_wrap=True)
+    table.add_column("STORED TRACES: SEL./BASE", justify="right", no_wrap=True)
     for row in rows:
         value = row["value"]
         if len(value) > VALUE_WIDTH * 3:
             value = value[: VALUE_WIDTH * 3 - 1] + "…"
-        table.add_row(escape(row["key"]), escape(value), _percent(row["share_selection"]),
-                      _percent(row["share_baseline"]), _lift(row["lift"]))
+        keys = row.get("merged_keys") or [row["key"]]
+        table.add_row(escape(" / ".join(keys)), escape(value), _percent(row["share_selection"]),
+                      _percent(row["share_baseline"]), _lift(row["lift"]),
+                      f"{row.get('traces_selection', 0):,}/{row.get('traces_baseline', 0):,}",
+                      style="dim" if row.get("signal") == "low" else None)
     out.print(table)
+    if any(row.get("signal") == "low" for row in rows):
+        out.print("[dim]Dimmed, last: identifiers (instance ids, hosts, ids), which tell which "
+                  "one rather than why.[/dim]")
+    out.print(f"[dim]{ESTIMATE_NOTE}[/dim]")

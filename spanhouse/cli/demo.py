@@ -52,12 +52,14 @@ def missing_demo_module() -> str | None:
 @click.option("--data", metavar="DIR",
               help="Keep the store here.  [default: a temporary directory, removed at the end]")
 @click.option("--ui", metavar="HOST:PORT", default="127.0.0.1:16686", show_default=True,
-              help="Query API and web UI of the demo's server (port 0: a free one).")
+              help="Query API and web UI of the demo's server (port 0: a free one; a local "
+                   "Jaeger often holds 16686: give another, e.g. 127.0.0.1:16687).")
 def demo(duration, break_context, break_queue, data, ui) -> None:
     """Run the seed's shop, traced, and print the answers: the slowest traces, errors by
     service, one user's request found by user.id at a time, the bottleneck of the slowest
-    product page, and the trace doctor's findings. Traffic goes on until Ctrl-C (or for
-    --duration seconds); every process the demo started is stopped with it.
+    product page, and the trace doctor's findings. The UI's address is printed as soon as its
+    server is up. Traffic goes on until Ctrl-C (or for --duration seconds); every process the
+    demo started is stopped with it.
     """
     missing = missing_demo_module()
     if missing is not None:

@@ -1,7 +1,8 @@
 """``spanhouse doctor``: the trace doctor, a thin client of ``GET /api/v1/doctor``.
 
-Prints one block per finding (severity, title, count, offending services, example trace ids,
-the fix) and the sampling figures, or "No problems found"; ``--json`` prints the API's data.
+Prints the sampling figures (the estimated traffic first, the stored spans second), the checked
+window's note, then one block per finding (severity, title, count, offending services, example
+trace ids, the fix), or "No problems found"; ``--json`` prints the API's data.
 Failures are one line on stderr: exit 2 for bad input (ours or the API's 400), 1 otherwise.
 """
 
@@ -64,6 +65,19 @@ def _size(n: float) -> str:
     return f"{n:.1f} TB"
 
 
+def sampling_line(sampling: dict) -> str:
+    """The traffic the window's spans stand for (estimated: weighted by AdjustedCount) first,
+    then what is stored, and the effective sampling rate (stored / estimated)."""
+    stored, stored_rate = sampling.get("spans", 0), sampling.get("spans_per_second", 0)
+    est = sampling.get("estimated_spans", stored)
+    est_rate = sampling.get("estimated_spans_per_second", stored_rate)
+    per_day = (f", about {_size(sampling['bytes_per_day'])}/day"
+               if sampling.get("bytes_per_day") is not None else "")
+    return (f"est. {est:,.0f} spans ({est_rate:,.1f}/s); stored {stored:,} spans "
+            f"({stored_rate:,.1f}/s{per_day}); effective sampling rate "
+            f"{_rate(sampling.get('rate', 1.0))}")
+
+
 def print_report(data: dict, query: dict) -> None:
     """The human output of ``spanhouse doctor``."""
     from rich.markup import escape
@@ -73,11 +87,10 @@ def print_report(data: dict, query: dict) -> None:
     sampling = data.get("sampling") or {}
     out.print(f"[bold]Trace doctor[/bold], {escape(span_of(query))}")
     if sampling:
-        line = (f"Stored {sampling.get('spans', 0):,} spans ({sampling.get('spans_per_second', 0):,.1f}/s"
-                + (f", about {_size(sampling['bytes_per_day'])}/day"
-                   if sampling.get("bytes_per_day") is not None else "")
-                + f"); effective sampling rate {_rate(sampling.get('rate', 1.0))}")
-        out.print(f"[dim]{escape(line)}[/dim]")
+        out.print(f"[dim]{escape(sampling_line(sampling))}[/dim]")
+    window = data.get("checked_window")
+    if isinstance(window, dict) and window.get("note"):
+        out.print(f"[dim]{escape(window['note'])}[/dim]")
     out.print()
     if not findings:
         out.print("No problems found.", markup=False)

@@ -10,6 +10,8 @@ found, store unavailable).
 
 from __future__ import annotations
 
+import difflib
+
 import click
 
 from spanhouse.cli.client import fetch
@@ -20,9 +22,39 @@ from spanhouse.cli.options import (add_param, api_options, attr_option, checked_
 from spanhouse.cli.render import (console, local_time, print_errors, print_json, print_summaries,
                                   span_of)
 from spanhouse.cli.waterfall import waterfall
-from spanhouse.errors import InvalidInput
+from spanhouse.errors import InvalidInput, NotFound, SpanhouseError
 from spanhouse.query.model import SORTS, STATUSES, rfc3339
 from spanhouse.timeparse import parse_duration, parse_time
+
+
+def known_services(server: str | None) -> list[str] | None:
+    """Every service the store holds (``/api/v1/services``, else Jaeger's ``/api/services`` of
+    the same server), or None when neither answers."""
+    for path in ("/api/v1/services", "/api/services"):
+        try:
+            data = fetch(server, path)["data"]
+        except SpanhouseError:
+            continue
+        if isinstance(data, list):
+            return [str(name) for name in data]
+    return None
+
+
+def check_service(server: str | None, service: str | None) -> None:
+    """After an empty answer: a ``--service`` the store has never seen is a ``NotFound`` naming
+    the close names (``payment`` -> ``payment-service``)."""
+    if service is None:
+        return
+    names = known_services(server)
+    if names is None or service in names:
+        return
+    close = [n for n in names if service.lower() in n.lower()]
+    close += [n for n in difflib.get_close_matches(service, names, n=3, cutoff=0.6)
+              if n not in close]
+    if close:
+        raise NotFound(f"no service {service!r}; did you mean {' or '.join(close[:3])}?")
+    shown = ", ".join(sorted(names)[:10]) + (", ..." if len(names) > 10 else "")
+    raise NotFound(f"no service {service!r}; the services are: {shown or 'none yet'}")
 
 
 def register(group: click.Group) -> None:
@@ -46,6 +78,8 @@ def slowest(since, start, end, service, operation, attr, limit, server, as_json)
     params += [("attr", a) for a in attr]
     add_param(params, "limit", limit)
     answer = fetch(server, "/api/v1/slowest", params)
+    if not answer["data"]:
+        check_service(server, service)
     if as_json:
         return print_json(answer["data"])
     query = answer["query"]
@@ -79,11 +113,11 @@ def errors(since, start, end, server, as_json) -> None:
 def find(key_value, at, window, limit, server, as_json) -> None:
     """Traces whose spans (or resources) have attribute KEY equal to VALUE around a time.
 
-    Example: spanhouse find user.id=42 --at 10:31
+    Example: spanhouse find user.id=user-42 --at 10:31
     """
     key, sep, value = key_value.partition("=")
     if not sep or not key or not value:
-        raise InvalidInput(f"find: expected KEY=VALUE such as user.id=42, not {key_value!r}")
+        raise InvalidInput(f"find: expected KEY=VALUE such as user.id=user-42, not {key_value!r}")
     params = [("key", key), ("value", value)]
     if at is not None:
         params.append(("at", rfc3339(parse_time(at, None, "--at"))))
@@ -115,7 +149,10 @@ def find(key_value, at, window, limit, server, as_json) -> None:
 @api_options
 def search(service, operation, attr, status, min_duration, max_duration, duration_level, since,
            start, end, limit, sort, server, as_json) -> None:
-    """Search traces by service, operation, attributes, status and duration."""
+    """Search traces by service, operation, attributes, status and duration.
+
+    A --service the store has never seen fails (exit 1) naming the close names.
+    """
     params = window_params(since, start, end)
     add_param(params, "service", service)
     add_param(params, "operation", operation)
@@ -130,6 +167,8 @@ def search(service, operation, attr, status, min_duration, max_duration, duratio
     add_param(params, "limit", limit)
     add_param(params, "sort", sort)
     answer = fetch(server, "/api/v1/search", params)
+    if not answer["data"]:
+        check_service(server, service)
     if as_json:
         return print_json(answer["data"])
     query = answer["query"]

@@ -93,8 +93,30 @@ def print_summaries(rows: list[dict], title: str, empty: str) -> None:
     out.print("[dim]Open one with: spanhouse trace TRACE_ID[/dim]")
 
 
+def estimate(value: float) -> str:
+    """An estimated count (spans weighted by AdjustedCount): whole numbers, ``1,250``; below
+    10 one decimal (``2.5``), so a fraction of a span is not shown as a whole one."""
+    if value < 10 and value != int(value):
+        return f"{value:.1f}"
+    return f"{value:,.0f}"
+
+
+ESTIMATE_NOTE = ("est.: estimated from the stored spans, each counted as the spans it stands "
+                 "for (AdjustedCount); stored: the spans kept.")
+
+
+def _top(item: dict | None, name: str) -> str:
+    """A top operation or message: ``label (est. 380, 19 stored)``."""
+    if not item:
+        return ""
+    text = item.get("label") or item[name]
+    stored = item["count"]
+    return f"{text} (est. {estimate(item.get('estimated_count', stored))}, {stored} stored)"
+
+
 def print_errors(rows: list[dict], query: dict) -> None:
-    """Errors by service (``errors``); the estimated rate too when sampling thinned them."""
+    """Errors by service (``errors``), in the API's order (where errors start first): the
+    estimates first (error rate, error requests, requests), the stored counts second."""
     from rich.markup import escape
     from rich.table import Table
 
@@ -102,28 +124,23 @@ def print_errors(rows: list[dict], query: dict) -> None:
     if not rows:
         out.print(f"No errors {span_of(query)}.", markup=False)
         return
-    sampled = any(r["estimated_requests"] != r["requests"] or
-                  r["estimated_error_spans"] != r["error_spans"] for r in rows)
     table = Table(title=f"Errors by service, {span_of(query)}", title_justify="left")
     table.add_column("SERVICE", no_wrap=True)
-    table.add_column("ERROR SPANS", justify="right")
-    table.add_column("TRACES", justify="right")
-    table.add_column("REQUESTS", justify="right")
-    table.add_column("ERROR RATE", justify="right")
-    if sampled:
-        table.add_column("EST. RATE", justify="right")
     table.add_column("ROLE")
+    table.add_column("EST. ERROR RATE", justify="right")
+    table.add_column("EST. ERRORS", justify="right")
+    table.add_column("EST. REQUESTS", justify="right")
+    table.add_column("STORED ERRORS/REQUESTS", justify="right")
     table.add_column("TOP OPERATION", overflow="fold")
     table.add_column("TOP MESSAGE", overflow="fold", max_width=60)
     for row in rows:
-        top_op = row["top_operations"][0] if row["top_operations"] else None
-        top_msg = row["top_messages"][0] if row["top_messages"] else None
-        cells = [escape(row["service"]), str(row["error_spans"]), str(row["error_traces"]),
-                 str(row["requests"]), f"{row['error_rate']:.1%}"]
-        if sampled:
-            cells.append(f"{row['estimated_error_rate']:.1%}")
-        cells += [row["role"],
-                  escape(f"{top_op['operation']} ({top_op['count']})") if top_op else "",
-                  escape(f"{top_msg['message']} ({top_msg['count']})") if top_msg else ""]
-        table.add_row(*cells)
+        stored_errors = round(row["error_rate"] * row["requests"])
+        table.add_row(
+            escape(row["service"]), row["role"], f"{row['estimated_error_rate']:.1%}",
+            estimate(row.get("estimated_error_requests", row["estimated_error_spans"])),
+            estimate(row["estimated_requests"]), f"{stored_errors}/{row['requests']}",
+            escape(_top(row["top_operations"][0] if row["top_operations"] else None,
+                        "operation")),
+            escape(_top(row["top_messages"][0] if row["top_messages"] else None, "message")))
     out.print(table)
+    out.print(f"[dim]{ESTIMATE_NOTE}[/dim]")

@@ -11,11 +11,11 @@ from dataclasses import dataclass
 
 import httpx
 
-from spanhouse.cli.bottleneck import hop_label, trace_lines
+from spanhouse.cli.bottleneck import trace_lines
 from spanhouse.cli.client import fetch
 from spanhouse.cli.command import report
 from spanhouse.cli.doctor import print_report
-from spanhouse.cli.render import format_ms, local_time, print_errors, print_summaries, span_of
+from spanhouse.cli.render import local_time, print_errors, print_summaries, span_of
 from spanhouse.demo.traffic import Visit
 from spanhouse.errors import SpanhouseError
 
@@ -93,56 +93,6 @@ def find_user(console, server: str, candidates: list[Visit]) -> Found | None:
     return None
 
 
-def _drawn_hops(data: dict) -> list[tuple[str, float, bool]]:
-    """The critical path's hops as the seed lists them: each service once (its time on the
-    path added up, in order of first appearance), each query on its own, but queries under
-    0.5% of the path left out."""
-    hops = data.get("path") or []
-    found = data.get("bottleneck") or {}
-    total = sum(h["time_ms"] for h in hops) or 1.0
-    drawn: list[list] = []
-    index: dict[str, int] = {}
-    for hop in hops:
-        is_bottleneck = (hop["service"], hop["operation"]) == (found.get("service"),
-                                                                found.get("operation"))
-        if hop.get("db_system") and not is_bottleneck and hop["time_ms"] < 0.005 * total:
-            continue  # e.g. the pool opening a connection
-        label = hop_label(hop, False)
-        if label in index:
-            drawn[index[label]][1] += hop["time_ms"]
-            drawn[index[label]][2] |= is_bottleneck
-            continue
-        index[label] = len(drawn)
-        drawn.append([label, hop["time_ms"], is_bottleneck])
-    return [(label, ms, flag) for label, ms, flag in drawn]
-
-
-def seed_drawing(data: dict) -> list[str]:
-    """The request as the seed draws it: the hops, each one's time below it, and a caret
-    under the bottleneck."""
-    hops = _drawn_hops(data)
-    if not hops:
-        return []
-    cells = [("User Request", "", False)] + [
-        (label, format_ms(ms, compact=True), flag) for label, ms, flag in hops] + [
-        ("Response", "", False)]
-    names, times, caret = "", "", ""
-    for i, (label, time_text, flag) in enumerate(cells):
-        width = max(len(label), len(time_text))
-        start = len(names)
-        names += label.center(width)
-        times = times.ljust(start) + time_text.center(width)
-        if flag and not caret:
-            caret = " " * (start + width // 2) + "^"
-        if i < len(cells) - 1:
-            names += " → "
-    lines = [names.rstrip(), times.rstrip()]
-    if caret:
-        note = "This is your bottleneck"
-        lines += [caret, " " * max(0, len(caret) - 1 - len(note) // 2) + note]
-    return lines
-
-
 def bottleneck(console, server: str, since: str) -> dict | None:
     section(console, "4. The slowest product page: this is your bottleneck")
     answer = _ask(server, "/api/v1/slowest", [("since", since), ("service", "api-gateway"),
@@ -156,9 +106,6 @@ def bottleneck(console, server: str, since: str) -> dict | None:
     if result is None:
         return None
     data = result["data"]
-    for line in seed_drawing(data):
-        console.print(line, markup=False, highlight=False)
-    console.print()
     for line in trace_lines(data):
         console.print(line, markup=False, highlight=False)
     return data

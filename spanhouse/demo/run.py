@@ -12,6 +12,7 @@ answers printed.
 
 from __future__ import annotations
 
+import errno
 import math
 import os
 import re
@@ -87,6 +88,53 @@ def _sleep(seconds: float) -> None:
         time.sleep(min(left, 0.2))
 
 
+def _ui_address(ui: str) -> tuple[str, int] | None:
+    """``--ui``'s host and port (``127.0.0.1:16686``, ``[::1]:16686``), or None if unreadable."""
+    host, sep, port = ui.rpartition(":")
+    if not sep or not port.isdigit():
+        return None
+    return host.strip("[]") or "127.0.0.1", int(port)
+
+
+def _port_taken_message(ui: str) -> str:
+    address = _ui_address(ui)
+    port = address[1] if address else ui
+    return (f"--ui {ui}: port {port} is already in use (a local Jaeger?); give the demo "
+            "another one, e.g. spanhouse demo --ui 127.0.0.1:16687 (port 0: any free one)")
+
+
+def check_ui_port_free(ui: str) -> None:
+    """Fail in one line, before anything starts, when ``--ui``'s port is taken."""
+    address = _ui_address(ui)
+    if address is None or address[1] == 0:
+        return  # the server itself reports an unreadable address; port 0 is always free
+    host, port = address
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError:
+        return
+    family, _, _, _, sockaddr = infos[0]
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds
+        try:
+            probe.bind(sockaddr)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise DemoError(_port_taken_message(ui)) from None
+
+
+def _start_up_failure(log: str, ui: str) -> str:
+    """One line for a server that exited during start-up: its own ``spanhouse:`` line (a busy
+    UI port gets the flag that changes it), else the end of its log."""
+    said = [line[len("spanhouse: "):] for line in log.splitlines()
+            if line.startswith("spanhouse: ")]
+    if not said:
+        return "spanhouse serve exited during start-up:\n" + log
+    if said[-1].startswith("--ui ") and "address in use" in said[-1]:
+        return _port_taken_message(ui)
+    return f"spanhouse serve exited during start-up: {said[-1]}"
+
+
 class Demo:
     def __init__(self, options: DemoOptions, console):
         self.options = options
@@ -109,11 +157,8 @@ class Demo:
                 "--data", str(self.data), "--grpc", f"127.0.0.1:{grpc_port}",
                 "--http", f"127.0.0.1:{http_port}", "--ui", self.options.ui]
         self.server = self.children.start("spanhouse-serve", argv, stdout_pipe=True)
-        lines: list[str] = []
-
         def pump(child: Child) -> None:
             for line in child.proc.stdout:
-                lines.append(line)
                 match = _LISTEN.match(line)
                 if match:
                     self.server_ports[match.group(1)] = (match.group(2), int(match.group(3)))
@@ -125,15 +170,13 @@ class Demo:
                         pass
 
         threading.Thread(target=pump, args=(self.server,), daemon=True).start()
-        self._pump_lines = lines
 
     def wait_for_server(self) -> None:
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
             if not self.server.alive():
                 time.sleep(0.2)  # let the pump read the last lines
-                raise DemoError("spanhouse serve exited during start-up:\n" +
-                                "".join(self._pump_lines) + self.server.log_tail())
+                raise DemoError(_start_up_failure(self.server.log_tail(200), self.options.ui))
             if "Query/UI" in self.server_ports:
                 host, port = self.server_ports["Query/UI"]
                 host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
@@ -191,9 +234,11 @@ class Demo:
         grpc_port, http_port = _free_ports(2)
         c.print("[bold]Spanhouse demo[/bold]: the seed's shop, traced with OpenTelemetry into "
                 "spanhouse, with the tail sampling the seed advises.")
+        check_ui_port_free(o.ui)
         self.start_server(grpc_port, http_port)
         config = self.start_shop(grpc_port)
         self.wait_for_server()
+        c.print(f"[bold]Spanhouse UI: {self.ui_url}[/bold] (open it now)", highlight=False)
         self.wait_for_shop(config)
         self.print_setup(config)
 

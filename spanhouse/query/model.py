@@ -88,42 +88,126 @@ class TraceSummary:
 
 
 @dataclass(frozen=True)
+class TopOperation:
+    """One of a service's most frequent failing operations, with what makes it telling."""
+
+    name: str
+    count: int                        # stored error spans
+    estimated: float                  # their estimate
+    route: str = ""                   # http.route, else url.path, else http.target
+    peer: str = ""                    # peer.service, else server.address, else net.peer.name
+
+    @property
+    def label(self) -> str:
+        """``POST /orders/{id} → payment``: the name, its route unless the name says it, and
+        the peer."""
+        text = self.name
+        if self.route and self.route not in self.name:
+            text += " " + self.route
+        if self.peer:
+            text += " → " + self.peer
+        return text
+
+    def to_json(self) -> dict:
+        return {"operation": self.name, "label": self.label, "route": self.route,
+                "peer": self.peer, "estimated_count": round(self.estimated, 3),
+                "count": self.count}
+
+
+@dataclass(frozen=True)
+class ErrorBucket:
+    """Errors over time: estimates in ``[start_ns, start_ns + step)``."""
+
+    start_ns: int
+    errors: float                     # estimated error requests (entry spans with status Error)
+    error_spans: float                # estimated error spans
+    requests: float                   # estimated requests (entry spans)
+
+    def to_json(self) -> dict:
+        return {"t": rfc3339(self.start_ns), "t_ns": self.start_ns,
+                "errors": round(self.errors, 3), "error_spans": round(self.error_spans, 3),
+                "requests": round(self.requests, 3)}
+
+
+@dataclass(frozen=True)
 class ServiceErrors:
     service: str
     error_spans: int                  # stored spans of the service with status Error
     error_traces: int                 # distinct traces with such a span
     requests: int                     # stored entry spans of the service (SERVER/CONSUMER, or roots)
-    error_rate: float                 # error entry spans / requests (0 when no requests)
+    error_rate: float                 # stored: error entry spans / requests (0 when no requests)
     estimated_error_spans: float
     estimated_requests: float
-    estimated_error_rate: float
+    estimated_error_rate: float       # THE headline: estimated error requests / requests
     origin_spans: int                 # error spans none of whose children is an error
     role: Literal["origin", "propagates", "both"]
-    top_messages: tuple[tuple[str, int], ...] = ()
-    top_operations: tuple[tuple[str, int], ...] = ()
+    top_messages: tuple[tuple[str, int], ...] = ()       # (message, stored count)
+    top_operations: tuple[tuple[str, int], ...] = ()     # (span name, stored count)
+    estimated_error_requests: float = 0.0
+    message_estimates: tuple[float, ...] = ()            # the estimate of each top message
+    operation_details: tuple[TopOperation, ...] = ()     # by name, route and peer
+    series: tuple[ErrorBucket, ...] = ()                 # errors over time, every bucket
+    series_step_ns: int = 0
 
     def to_json(self) -> dict:
+        estimates = self.message_estimates or tuple(float(c) for _, c in self.top_messages)
+        operations = self.operation_details or tuple(
+            TopOperation(name, count, float(count)) for name, count in self.top_operations)
         return {
-            "service": self.service, "error_spans": self.error_spans,
-            "error_traces": self.error_traces, "requests": self.requests,
-            "error_rate": self.error_rate, "estimated_error_spans": self.estimated_error_spans,
+            "service": self.service, "role": self.role,
+            "estimated_error_rate": self.estimated_error_rate,
+            "estimated_error_requests": self.estimated_error_requests,
+            "estimated_error_spans": self.estimated_error_spans,
             "estimated_requests": self.estimated_requests,
-            "estimated_error_rate": self.estimated_error_rate, "origin_spans": self.origin_spans,
-            "role": self.role,
-            "top_messages": [{"message": m, "count": c} for m, c in self.top_messages],
-            "top_operations": [{"operation": o, "count": c} for o, c in self.top_operations],
+            "error_rate": self.error_rate, "error_spans": self.error_spans,
+            "error_traces": self.error_traces, "requests": self.requests,
+            "origin_spans": self.origin_spans,
+            "top_messages": [{"message": m, "estimated_count": round(e, 3), "count": c}
+                             for (m, c), e in zip(self.top_messages, estimates)],
+            "top_operations": [o.to_json() for o in operations],
+            "series": [b.to_json() for b in self.series],
+            "series_step_ms": self.series_step_ns // 1_000_000,
         }
 
 
 @dataclass(frozen=True)
 class Dependency:
+    """An edge of the service map. ``kind`` "call": spans of ``child`` whose parent span
+    belongs to ``parent``; "context_lost": CLIENT spans of ``parent`` naming ``child`` (a
+    service of the window) as their peer that have no child span at all (``peer``: the raw
+    peer text). Counts are stored spans; ``estimated_*`` weight them by AdjustedCount
+    (None: as stored); latencies are weighted quantiles of the callee's span duration
+    (context_lost: of the client span), None when unknown."""
+
     parent: str                       # calling service
     child: str                        # called service
-    call_count: int                   # child spans whose parent span belongs to ``parent``
+    call_count: int                   # stored calls
     error_count: int                  # of those, with status Error
+    estimated_calls: float | None = None
+    estimated_errors: float | None = None
+    p50_ns: float | None = None
+    p95_ns: float | None = None
+    kind: Literal["call", "context_lost"] = "call"
+    peer: str | None = None
+
+    @property
+    def calls(self) -> float:
+        """The estimated calls (stored ones when no estimate is known)."""
+        return float(self.call_count if self.estimated_calls is None else self.estimated_calls)
+
+    @property
+    def errors(self) -> float:
+        return float(self.error_count if self.estimated_errors is None else self.estimated_errors)
 
     def to_json(self) -> dict:
-        return {"parent": self.parent, "child": self.child, "callCount": self.call_count,
+        def ms(ns):
+            return None if ns is None else round(ns / 1e6, 3)
+        return {"parent": self.parent, "child": self.child, "kind": self.kind,
+                "calls": round(self.calls, 3), "errors": round(self.errors, 3),
+                "error_rate": self.errors / self.calls if self.calls else 0.0,
+                "p50_ms": ms(self.p50_ns), "p95_ms": ms(self.p95_ns),
+                "stored_calls": self.call_count, "stored_errors": self.error_count,
+                "peer": self.peer, "callCount": self.call_count,
                 "errorCount": self.error_count}
 
 

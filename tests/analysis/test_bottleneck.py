@@ -11,6 +11,12 @@ Endpoint data set (api-gateway "GET /checkout", times in ms; gateway self time g
 - previous window [W0 - 1 - 1h, W0 - 1], traces at W0 - 10, 20, 30 min:
   (10, 100), (10, 100), (10, 200) -> payment median 100, gateway median 10;
 - not counted: the same endpoint 2 h before W0, "GET /other" in the window, the seed trace.
+
+Sampling-aware data set (api-gateway "GET /weighted", in the current window): FAST traces
+(g, p) = (10, 100) each kept with AdjustedCount 20 (every span of the trace), SLOW traces
+(g, p) = (100, 1000) with AdjustedCount 1. Stored: 2 fast, 3 slow -> stored median 1100 ms;
+estimated: 40 fast + 3 slow = 43 traces -> weighted median 110 ms, p95 1100 ms (40 / 43 <
+95%: quantileExactWeighted's first value whose cumulative weight reaches 95% is a slow one).
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from contextlib import contextmanager
 import pytest
 
 from spanhouse.analysis.bottleneck import (analyze_trace, endpoint_bottlenecks, percentile,
-                                           trace_bottleneck)
+                                           trace_bottleneck, weighted_percentile)
 from spanhouse.analysis.store import AnalysisStore
 from spanhouse.errors import InvalidInput, NotFound
 from spanhouse.model.batch import SpanBatch
@@ -43,6 +49,8 @@ SEED_START = W0 + 30 * MINUTE
 SERVER, CLIENT = SpanKind.SERVER, SpanKind.CLIENT
 CURRENT = [(10, 100, 50), (20, 200, 0), (30, 300, 0), (40, 400, 0), (50, 1000, 0)]
 PREVIOUS = [(10, 100, 0), (10, 100, 0), (10, 200, 0)]
+FAST, SLOW, FAST_WEIGHT = (10, 100, 0), (100, 1000, 0), 20.0
+WEIGHTED = [(FAST, FAST_WEIGHT)] * 2 + [(SLOW, 1.0)] * 3
 
 _ids = itertools.count(1)
 
@@ -104,6 +112,12 @@ def dataset() -> tuple[SpanBatch, dict]:
                 for k, row in enumerate(PREVIOUS)]
     add_checkout(b, W0 - 2 * HOUR, 999, 999, 0)
     add_checkout(b, W0 + 7 * MINUTE, 999, 999, 0, root="GET /other")
+    weights = [1.0] * len(b.batch.trace_id)
+    for k, (row, weight) in enumerate(WEIGHTED):
+        first = len(b.batch.trace_id)
+        add_checkout(b, W0 + 3 * MINUTE + k * MINUTE, *row, root="GET /weighted")
+        weights += [weight] * (len(b.batch.trace_id) - first)
+    b.batch.adjusted_count = weights
     return b.batch, {"current": current, "previous": previous}
 
 
@@ -232,8 +246,47 @@ def test_endpoint_json_and_cap(loaded):
     first = data["operations"][0]
     assert first["service"] == "payment" and first["median_ms"] == 700.0
     assert set(first) == {"service", "operation", "median_ms", "p95_ms", "share",
-                          "traces_on_path", "previous", "change"}
-    assert set(first["previous"]) == {"median_ms", "p95_ms", "share", "traces_on_path"}
+                          "traces_on_path", "estimated_traces_on_path", "previous", "change"}
+    assert set(first["previous"]) == {"median_ms", "p95_ms", "share", "traces_on_path",
+                                      "estimated_traces_on_path"}
+    # the window's figures cover every trace of the window, not only the two analyzed ones
+    assert data["window"]["stored_traces"] == 5 and data["window"]["estimated_traces"] == 5.0
+    assert data["window"]["median_duration_ms"] == 330.0
+
+
+def test_weighted_percentile():
+    # equal weights: numpy's linear interpolation, as percentile
+    assert weighted_percentile([(v, 1.0) for v in (10, 20, 30, 40, 50)], 0.95) == pytest.approx(48)
+    # weight 3 = three copies: [1, 1, 1, 5] -> median (rank 1.5) is 1, p95 (rank 2.85) 4.4
+    assert weighted_percentile([(5, 1.0), (1, 3.0)], 0.5) == 1
+    assert weighted_percentile([(5, 1.0), (1, 3.0)], 0.95) == pytest.approx(1 + 4 * 0.85)
+    assert weighted_percentile([], 0.5) == 0
+
+
+def test_endpoint_weighted_by_adjusted_count(loaded):
+    store, _ = loaded
+    result = endpoint_bottlenecks(store, "api-gateway", "GET /weighted", W0, W0 + HOUR)
+    fast = sum(FAST[:2]) * MS
+    slow = sum(SLOW[:2]) * MS
+    stored = len(WEIGHTED)
+    estimated = sum(w for _, w in WEIGHTED)
+    win = result.window
+    assert (win.traces, win.total_traces) == (stored, stored)
+    assert win.estimated_traces == estimated
+    assert win.stored_median_duration_ns == slow          # 3 of the 5 stored are slow
+    assert win.median_duration_ns == fast                 # 40 of the 43 estimated are fast
+    assert win.p95_duration_ns == slow and win.p99_duration_ns == slow
+    rows = {(r.service, r.operation): r for r in result.rows}
+    pay = rows[("payment", "charge")]
+    assert pay.current.median_ns == FAST[1] * MS
+    assert pay.current.traces_on_path == stored
+    assert pay.current.estimated_traces_on_path == estimated
+    total = sum((row[0] + row[1]) * w for row, w in WEIGHTED)
+    assert pay.current.share == pytest.approx(sum(row[1] * w for row, w in WEIGHTED) / total)
+    data = result.to_json()["window"]
+    assert (data["estimated_traces"], data["stored_traces"]) == (estimated, stored)
+    assert (data["median_duration_ms"], data["stored_median_duration_ms"]) == (
+        fast / MS, slow / MS)
 
 
 def test_endpoint_without_traces(loaded):

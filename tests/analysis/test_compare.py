@@ -11,6 +11,12 @@ Window B (``WINDOW_B``), 16 traces: api-gateway "GET /pay" root (cloud.region) -
 5 eu at weight 1, 5 us kept at 5% (root AdjustedCount 20, child 1): the baseline estimates
 5 eu against 100 us traces, so eu is over-represented among failures (0.5 vs 5/105) although
 the stored traces split evenly.
+
+Window C (``WINDOW_C``), 20 traces: shop "POST /pay" roots, one span each. 8 failing ones
+(status Error, message "card declined", an "exception" event of type CardError, http.method
+and http.request.method "PUT", on the instance whose service.instance.id is UUID_A); 12 ok
+ones ("POST" under both keys, instance UUID_B). Every one of those values is held by all 8
+failing traces and none of the others: the ranking decides (identifiers last, aliases one row).
 """
 
 from __future__ import annotations
@@ -49,6 +55,9 @@ WINDOW_B = (B2 - S, B2 + 100 * S)
 SLOW_SQL = "SELECT * FROM orders JOIN items USING (order_id) WHERE customer = ?"
 FAST_SQL = ("SELECT * FROM users WHERE id = ?", "SELECT * FROM carts WHERE user = ?",
             "UPDATE carts SET total = ? WHERE id = ?")
+B3 = B + 3600 * S
+WINDOW_C = (B3 - S, B3 + 100 * S)
+UUID_A, UUID_B = "6f1c2a52-7d1e-4c1a-9b55-0a4be2b1c001", "6f1c2a52-7d1e-4c1a-9b55-0a4be2b1c002"
 FAST_MS = [50 + i for i in range(90)]
 SLOW_MS = [1500 + 50 * j for j in range(10)]
 SERVER, CLIENT = SpanKind.SERVER, SpanKind.CLIENT
@@ -122,11 +131,30 @@ def payment_batch() -> SpanBatch:
     return b.done()
 
 
+def shop_batch() -> SpanBatch:
+    b = _Builder()
+    for i in range(20):
+        failed = i < 8
+        shop = b.resource("shop", **{"service.instance.id": UUID_A if failed else UUID_B})
+        trace, root, _ = _ids_for("cc")
+        t0 = B3 + i * S
+        method = "PUT" if failed else "POST"
+        add_span(b.batch, trace_id=trace, span_id=root, parent="", name="POST /pay", kind=SERVER,
+                 start=t0, end=t0 + 50 * MS, resource=shop, scope=b.scope,
+                 attributes={"http.method": method, "http.request.method": method},
+                 status=ERROR if failed else 0, message="card declined" if failed else "",
+                 events=[(t0 + MS, "exception", {"exception.type": "CardError",
+                                                 "exception.message": f"card {i}"}, 0)]
+                 if failed else [])
+        b.weights.append(1.0)
+    return b.done()
+
+
 # ------------------------------------------------------------------------------ the store
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
     with loaded_databases(tmp_path_factory, "chdb-analysis",
-                          {"compare": [checkout_batch(), payment_batch()]}) as (factory, databases):
+                          {"compare": [checkout_batch(), payment_batch(), shop_batch()]}) as (factory, databases):
         yield AnalysisStore(Pool(factory, size=2), databases["compare"], "otel_traces")
 
 
@@ -278,8 +306,32 @@ def test_to_json_shape(store):
     assert data["attributes"][0] == {
         "key": "db.statement", "value": SLOW_SQL, "share_selection": 1.0, "share_baseline": 0.0,
         "difference": 1.0, "lift": None, "count_selection": 10.0, "count_baseline": 0.0,
-        "traces_selection": 10, "traces_baseline": 0}
+        "traces_selection": 10, "traces_baseline": 0, "kind": "attribute", "signal": "high",
+        "merged_keys": ["db.statement"]}
     assert data["start"] == rfc3339(WINDOW_A[0]) and data["min_support"] == 3
+
+
+def test_signal_before_noise(store):
+    result = compare(store, "error", *WINDOW_C)
+    rows = [(a.key, a.value, a.signal, a.merged_keys, a.kind) for a in result.attributes]
+    # all five values hold the 8 failing traces and no other: status message and exception
+    # type are rows of their own, the two method keys one row, the instance id last
+    assert rows == [
+        ("exception.type", "CardError", "high", ("exception.type",), "exception.type"),
+        ("http.method", "PUT", "high", ("http.method", "http.request.method"), "attribute"),
+        ("status.message", "card declined", "high", ("status.message",), "status_message"),
+        ("service.instance.id", UUID_A, "low", ("service.instance.id",), "attribute"),
+    ]
+    assert all(a.share_selection == 1.0 and a.share_baseline == 0.0 and a.traces_selection == 8
+               for a in result.attributes)
+
+
+def test_identifiers():
+    from spanhouse.analysis.compare import is_identifier
+    assert is_identifier("service.instance.id", "a") and is_identifier("order.id", "17")
+    assert is_identifier("x", UUID_A) and is_identifier("x", "1234567")
+    assert is_identifier("x", "4bf92f3577b34da6a3ce929d0e0e4736")
+    assert not is_identifier("db.statement", SLOW_SQL) and not is_identifier("x", "12345")
 
 
 # ------------------------------------------------------------------------------ the API, end to end

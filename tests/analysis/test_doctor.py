@@ -46,6 +46,7 @@ from spanhouse.errors import InvalidInput
 from spanhouse.model.batch import SpanBatch
 from spanhouse.model.enums import SpanKind, StatusCode
 from spanhouse.store.pool import Pool
+from spanhouse.query.model import rfc3339
 from tests.analysis.stores import loaded_databases
 from tests.store.batches import add_set, add_span
 
@@ -358,9 +359,14 @@ def test_over_sampling(stores):
     f = report.findings[0]
     assert f.count == 3000 and "1-5%" in f.fix
     s = report.sampling
-    assert s.rate == 1.0 and s.spans_per_second == pytest.approx(300.0)
+    # rates per second of the time the data covers: first span at 0 ms, last at
+    # 299 * 30 + 1 + 8 ms (the last trace's last render span), not the 10 s window
+    covered_s = (299 * 30 + 1 + 8) / 1000
+    assert (s.covered_start_ns, s.covered_end_ns) == (B, B + int(covered_s * 1000) * MS)
+    assert s.rate == 1.0 and s.spans_per_second == pytest.approx(3000 / covered_s)
     assert s.bytes_per_span and s.bytes_per_span > 0
-    assert s.bytes_per_day == pytest.approx(300.0 * 86_400 * s.bytes_per_span)
+    assert s.bytes_per_day == pytest.approx(3000 / covered_s * 86_400 * s.bytes_per_span)
+    assert s.to_json()["covered"]["seconds"] == pytest.approx(covered_s)
     assert dict(f.details)["sampling"]["spans"] == 3000
 
 
@@ -399,7 +405,8 @@ def test_findings_are_ordered_and_json(problems):
     levels = [order.index(f.severity) for f in problems.findings]
     assert levels == sorted(levels)
     body = problems.to_json()
-    assert set(body) == {"start", "end", "findings", "sampling", "business_keys", "elapsed_ms"}
+    assert set(body) == {"start", "end", "checked_window", "findings", "sampling",
+                         "business_keys", "elapsed_ms"}
     for f in body["findings"]:
         assert set(f) == {"code", "title", "severity", "count", "services", "examples", "fix",
                           "details"}
@@ -412,6 +419,17 @@ def test_default_huge_threshold_and_settle(stores):
     # "now" at the window's start: every span is too recent to accuse of missing relatives
     settled = run_doctor(stores["problems"], *WINDOW, DoctorOptions(now_ns=WINDOW[0]))
     codes = {f.code for f in settled.findings}
+    # the report says which span of time was checked: nothing of this window yet
+    checked = settled.to_json()["checked_window"]
+    assert checked["start"] == checked["end"] == rfc3339(WINDOW[0])
+    assert "not checked" in checked["note"]
+    # "now" long after the window: all of it checked, no note
+    assert report.to_json()["checked_window"] == {
+        "start": rfc3339(WINDOW[0]), "end": rfc3339(WINDOW[1]), "note": ""}
+    minute = 60 * S
+    options = DoctorOptions(now_ns=WINDOW[1], settle_ns=2 * minute)
+    recent = run_doctor(stores["problems"], *WINDOW, options).to_json()["checked_window"]
+    assert recent["end"] == rfc3339(max(WINDOW[1] - 2 * minute, WINDOW[0]))
     assert "context_not_propagated" not in codes
     assert "async_hop_unlinked" in codes          # consumer roots are not about timing
 

@@ -304,6 +304,11 @@ def test_get_operations_legacy():
 # dependencies ------------------------------------------------------------------------------
 DEPS = [Dependency("frontend", "checkout", 10, 1), Dependency("checkout", "db", 7, 0),
         Dependency("frontend", "checkout", 5, 0), Dependency("batch", "db", 2, 2)]
+# stored 3 calls standing for 20.4 + 40 (estimates); a lost context is not a Jaeger link
+SAMPLED_DEPS = [Dependency("frontend", "checkout", 1, 0, 20.4, 0.0),
+                Dependency("frontend", "checkout", 2, 1, 40.0, 20.0),
+                Dependency("frontend", "payment", 4, 0, 80.0, 0.0, kind="context_lost",
+                           peer="payment")]
 
 
 def test_dependencies():
@@ -316,6 +321,12 @@ def test_dependencies():
                            "total": 0, "limit": 0, "offset": 0, "errors": None}
     end = 1_476_374_248_550 * 1_000_000
     assert fake.calls == [("dependencies", end - 86_400_000 * 1_000_000, end)]
+
+
+def test_dependencies_call_count_is_the_estimate():
+    resp = client(FakeQuery(dependencies=SAMPLED_DEPS)).get("/api/dependencies")
+    assert resp.json()["data"] == [{"parent": "frontend", "child": "checkout",
+                                    "callCount": round(20.4 + 40.0)}]
 
 
 def test_dependencies_filtered_by_service_and_defaults():

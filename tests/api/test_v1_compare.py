@@ -91,7 +91,8 @@ def test_compare_answers_data_and_query(client, fake):
     assert data["attributes"][1]["lift"] is None
     assert set(data["attributes"][0]) == {
         "key", "value", "share_selection", "share_baseline", "difference", "lift",
-        "count_selection", "count_baseline", "traces_selection", "traces_baseline"}
+        "count_selection", "count_baseline", "traces_selection", "traces_baseline",
+        "kind", "signal", "merged_keys"}
 
 
 def test_defaults_and_canonical_where(client, fake):

@@ -176,6 +176,16 @@ def test_demo_runs_for_its_duration_and_exits_zero_leaving_no_process(broken):
     assert re.search(r"UI: http://127\.0\.0\.1:(\d+)", broken.output)
 
 
+def test_the_ui_address_is_printed_as_soon_as_the_server_is_ready(broken):
+    out = broken.output
+    ready = re.search(r"Spanhouse UI: (http://127\.0\.0\.1:\d+) \(open it now\)", out)
+    assert ready, out
+    # before the traffic starts and long before the answers
+    assert ready.start() < out.index("Customers (") < out.index("\n1. ")
+    # the address the server bound: the one the answers end with
+    assert f"UI: {ready.group(1)}   (a trace:" in out
+
+
 def test_interrupt_stops_every_process(clean):
     assert clean.returncode == 0, clean.output
     assert "Stopping the demo" in clean.output

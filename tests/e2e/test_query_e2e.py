@@ -147,7 +147,8 @@ def test_errors_grouped_by_service(shop_server):
         assert by_service["api-gateway"]["error_rate"] == pytest.approx(2 / requests)
         assert by_service["payment"]["error_rate"] == 1.0
         assert by_service["api-gateway"]["estimated_requests"] == requests   # nothing sampled
-        assert by_service["payment"]["top_messages"][0] == {"message": "card declined", "count": 2}
+        assert by_service["payment"]["top_messages"][0] == {
+            "message": "card declined", "estimated_count": 2.0, "count": 2}
 
 
 def test_find_user_request_at_time(shop_server):

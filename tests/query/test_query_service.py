@@ -3,12 +3,16 @@ QueryAPI method, hostile input, and a table created by the collector exporter's 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from spanhouse.errors import InvalidInput
 from spanhouse.model.span import records_from_batch
+from spanhouse.query.errors_by_service import MAX_BUCKETS, origin_first, step_ns
 from spanhouse.query.model import (
     MAX_LIMIT, AttributeFilter, Dependency, Operation, QueryAPI, SearchQuery, ServiceErrors,
+    TopOperation,
 )
 from spanhouse.query.service import QueryService
 from spanhouse.store.pool import Pool
@@ -78,15 +82,27 @@ def test_operations(svc):
         svc.operations("payment", "SERVER'; --")
 
 
+def _stored(edges) -> list[Dependency]:
+    return [Dependency(e.parent, e.child, e.call_count, e.error_count) for e in edges]
+
+
 def test_dependencies(svc):
-    assert svc.dependencies(*WINDOW) == [
+    found = svc.dependencies(*WINDOW)
+    assert _stored(found) == [
         Dependency("api-gateway", "checkout", 5, 3),
         Dependency("api-gateway", "user-svc", 3, 0),
         Dependency("checkout", "inventory", 1, 0),
         Dependency("checkout", "payment", 3, 2),
     ]
+    # api-gateway -> checkout: ERR1, ERR2, OK, SLOW (weight 1) and SAMPLED (20, an error);
+    # checkout spans last 440, 440, 240, 1890 and 640 (weight 20) ms: 640 is the weighted
+    # median and p95 (it holds 20 of the 24)
+    gateway = found[0]
+    assert (gateway.estimated_calls, gateway.estimated_errors) == (24.0, 22.0)
+    assert (gateway.p50_ns, gateway.p95_ns) == (640 * MS, 640 * MS)
+    assert all(e.kind == "call" for e in found)
     # only the first two traces
-    assert svc.dependencies(WINDOW[0], d.at(ERR2, 999)) == [
+    assert _stored(svc.dependencies(WINDOW[0], d.at(ERR2, 999))) == [
         Dependency("api-gateway", "checkout", 2, 2),
         Dependency("checkout", "payment", 2, 2),
     ]
@@ -120,34 +136,82 @@ def test_slowest_filters(svc):
 
 
 # ------------------------------------------------------------------------------ errors
+def _core(e: ServiceErrors) -> ServiceErrors:
+    """The row without its series (checked on their own)."""
+    return replace(e, series=(), series_step_ns=0)
+
+
 def test_errors_by_service(svc):
     found = svc.errors_by_service(*WINDOW)
     assert [e.service for e in found] == ["checkout", "api-gateway", "payment", "inventory"]
-    by = {e.service: e for e in found}
+    by = {e.service: _core(e) for e in found}
+    # checkout: ERR1, ERR2 (weight 1) and SAMPLED (weight 20, "timeout") fail; the sampled
+    # message ranks first by the estimate (20 > 2)
     assert by["checkout"] == ServiceErrors(
         service="checkout", error_spans=3, error_traces=3, requests=5, error_rate=3 / 5,
         estimated_error_spans=22.0, estimated_requests=24.0, estimated_error_rate=22 / 24,
         origin_spans=1, role="both",
-        top_messages=(("payment failed", 2), ("timeout", 1)),
-        top_operations=(("POST /checkout", 3),))
+        top_messages=(("timeout", 1), ("payment failed", 2)),
+        top_operations=(("POST /checkout", 3),), estimated_error_requests=22.0,
+        message_estimates=(20.0, 2.0),
+        operation_details=(TopOperation("POST /checkout", 3, 22.0),))
     assert by["api-gateway"] == ServiceErrors(
         service="api-gateway", error_spans=2, error_traces=2, requests=9, error_rate=2 / 9,
         estimated_error_spans=2.0, estimated_requests=28.0, estimated_error_rate=2 / 28,
         origin_spans=0, role="propagates",
-        top_messages=(("upstream failed", 2),), top_operations=(("GET /checkout", 2),))
+        top_messages=(("upstream failed", 2),), top_operations=(("GET /checkout", 2),),
+        estimated_error_requests=2.0, message_estimates=(2.0,),
+        operation_details=(TopOperation("GET /checkout", 2, 2.0),))
     assert by["payment"] == ServiceErrors(
         service="payment", error_spans=2, error_traces=2, requests=3, error_rate=2 / 3,
         estimated_error_spans=2.0, estimated_requests=3.0, estimated_error_rate=2 / 3,
         origin_spans=2, role="origin",
         top_messages=(("card declined", 1), ("insufficient funds", 1)),
-        top_operations=(("charge", 2),))
+        top_operations=(("charge", 2),), estimated_error_requests=2.0,
+        message_estimates=(1.0, 1.0), operation_details=(TopOperation("charge", 2, 2.0),))
     # a client span's error: no failed request (requests are server/consumer/root spans)
     assert by["inventory"] == ServiceErrors(
         service="inventory", error_spans=1, error_traces=1, requests=2, error_rate=0.0,
         estimated_error_spans=1.0, estimated_requests=2.0, estimated_error_rate=0.0,
         origin_spans=1, role="origin",
-        top_messages=(("deadlock", 1),), top_operations=(("SELECT stock", 1),))
-    assert by["checkout"].to_json()["top_messages"][0] == {"message": "payment failed", "count": 2}
+        top_messages=(("deadlock", 1),), top_operations=(("SELECT stock", 1),),
+        message_estimates=(1.0,), operation_details=(TopOperation("SELECT stock", 1, 1.0),))
+    assert by["checkout"].to_json()["top_messages"][0] == {
+        "message": "timeout", "estimated_count": 20.0, "count": 1}
+    # the API's order: origin services first (payment, inventory), then both, then propagates
+    assert [e.service for e in origin_first(found)] == [
+        "payment", "inventory", "checkout", "api-gateway"]
+
+
+def test_errors_over_time(svc):
+    found = {e.service: e for e in svc.errors_by_service(*WINDOW)}
+    checkout = found["checkout"]
+    step = checkout.series_step_ns
+    assert step == step_ns(*WINDOW) and (WINDOW[1] - WINDOW[0]) / step <= MAX_BUCKETS
+    # every bucket of the window, the same for every service, aligned on the step
+    starts = [b.start_ns for b in checkout.series]
+    assert starts == list(range(WINDOW[0] // step * step, WINDOW[1] + 1, step))
+    assert all([b.start_ns for b in e.series] == starts for e in found.values())
+    # the buckets add up to the service's totals
+    for e in found.values():
+        assert sum(b.errors for b in e.series) == e.estimated_error_requests
+        assert sum(b.error_spans for b in e.series) == e.estimated_error_spans
+        assert sum(b.requests for b in e.series) == e.estimated_requests
+    # the sampled trace's checkout error (weight 20) is in the bucket of its start
+    at = d.at(SAMPLED, 10)
+    bucket = next(b for b in checkout.series if b.start_ns <= at < b.start_ns + step)
+    assert bucket.errors >= 20.0
+    data = checkout.to_json()
+    assert data["series_step_ms"] == step // MS and len(data["series"]) == len(starts)
+    assert set(data["series"][0]) == {"t", "t_ns", "errors", "error_spans", "requests"}
+
+
+def test_top_operation_is_telling():
+    assert TopOperation("POST", 3, 60.0, "/charge", "payment").label == "POST /charge → payment"
+    assert TopOperation("GET /checkout", 1, 1.0, "/checkout").label == "GET /checkout"
+    assert TopOperation("charge", 1, 1.0).to_json() == {
+        "operation": "charge", "label": "charge", "route": "", "peer": "",
+        "estimated_count": 1.0, "count": 1}
 
 
 def test_errors_in_a_window_without_errors(svc):
@@ -386,7 +450,9 @@ def test_exporter_table_without_spanhouse_columns(exporter_service):
     assert ids(svc.search(q(service="legacy", status="ok"))) == [LEGACY]
     assert ids(svc.search(q(status="error", sort="most_errors", limit=1))) == [ERR2]
     assert ids(svc.find_by_attribute("user.id", "u-old", d.at(U2), 60 * S)) == [LEGACY]
-    assert svc.dependencies(*WINDOW)[0] == Dependency("api-gateway", "checkout", 5, 3)
+    edge = svc.dependencies(*WINDOW)[0]
+    assert _stored([edge]) == [Dependency("api-gateway", "checkout", 5, 3)]
+    assert (edge.estimated_calls, edge.estimated_errors) == (5.0, 3.0)   # weight 1 each
     (trace,) = svc.find_traces(q(service="legacy"))
     assert [s.name for s in trace] == ["GET /old", "call"]
     assert [(s.kind, s.status_code) for s in trace] == [(2, 2), (3, 1)]

@@ -10,10 +10,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from tests.browser import CHROMIUM, LAUNCH_ARGS
 from tests.conftest import REPO, start_server
-from tests.ui.traces import HUGE_ROOT, HUGE_WORKERS, Shop, send_huge_trace
+from tests.ui.traces import HUGE_ROOT, HUGE_WORKERS, Shop, send_huge_trace, wait_stored
 
-CHROMIUM = "/usr/bin/chromium"
 if not os.path.exists(CHROMIUM):
     pytest.skip(f"needs the Debian package chromium ({CHROMIUM}): apt-get install -y chromium",
                 allow_module_level=True)
@@ -22,8 +22,6 @@ try:
 except ImportError:
     pytest.skip("needs the pip package playwright", allow_module_level=True)
 
-LAUNCH_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-               "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 SCREENSHOTS = REPO / "docs" / "screenshots"
 HUGE_SPANS = 10_000
 
@@ -41,11 +39,7 @@ def shop(tmp_path_factory):
            "errors": [shop.failed_checkout(10 + i, ms) for i, ms in enumerate([300, 320])]}
     shop.flush()
     ids["huge"] = send_huge_trace(server.http_url, HUGE_SPANS)
-    total = sum(t["spans"] for t in shop.sent.values()) + HUGE_SPANS
-    deadline = time.monotonic() + 60
-    while server.metric("spanhouse_spans_stored_total") < total and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert server.metric("spanhouse_spans_stored_total") == total
+    wait_stored(server, shop, HUGE_SPANS)
     yield server, shop, ids
     server.stop()
 

@@ -141,3 +141,14 @@ def send_huge_trace(http_url: str, spans: int = 10_000) -> str:
                           headers={"Content-Type": "application/x-protobuf"}, timeout=60)
     assert response.status_code == 200, response.text
     return trace_id.hex()
+
+
+def wait_stored(server, shop: "Shop", extra_spans: int = 0, timeout_s: float = 60) -> None:
+    """Wait until the server stored every span ``shop`` sent (plus ``extra_spans`` sent
+    otherwise), and fail if it did not within ``timeout_s``."""
+    total = sum(t["spans"] for t in shop.sent.values()) + extra_spans
+    deadline = time.monotonic() + timeout_s
+    while server.metric("spanhouse_spans_stored_total") < total and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert server.metric("spanhouse_spans_stored_total") == total
+

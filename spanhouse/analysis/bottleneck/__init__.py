@@ -11,8 +11,8 @@ Both read the store through ``spanhouse.analysis.store.AnalysisReader``.
 """
 
 from spanhouse.analysis.bottleneck.endpoint import (
-    DEFAULT_MAX_TRACES, MAX_TRACES, Contribution, EndpointBottlenecks, Stats, Window, aggregate,
-    contributions, endpoint_bottlenecks, percentile,
+    DEFAULT_MAX_TRACES, MAX_TRACES, Contribution, Durations, EndpointBottlenecks, Stats, Window,
+    aggregate, contributions, endpoint_bottlenecks, percentile, weighted_percentile,
 )
 from spanhouse.analysis.bottleneck.trace import (
     Hop, SpanTime, TraceBottleneck, analyze_trace, db_system, service_path, trace_bottleneck,
@@ -21,4 +21,5 @@ from spanhouse.analysis.bottleneck.trace import (
 __all__ = ["TraceBottleneck", "SpanTime", "Hop", "trace_bottleneck", "analyze_trace",
            "service_path", "EndpointBottlenecks", "Contribution", "Stats", "Window",
            "endpoint_bottlenecks", "aggregate", "contributions", "percentile", "db_system",
+           "Durations", "weighted_percentile",
            "DEFAULT_MAX_TRACES", "MAX_TRACES"]

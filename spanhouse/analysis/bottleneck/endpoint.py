@@ -1,19 +1,25 @@
-"""Where the time of an endpoint goes: its traces' critical paths, aggregated.
+"""Where the time of an endpoint goes: its traces' critical paths, aggregated, sampling-aware.
 
 ``endpoint_bottlenecks`` takes the traces whose root span is ``service`` / ``operation`` and
-started in ``[start_ns, end_ns]`` (the newest ``max_traces``; ``capped`` and ``total_traces``
-say when some were left out), each trace's critical-path time per (service, operation), and
-per (service, operation): the median and p95 of that contribution across the traces (a trace
-where it is not on the path contributes 0; percentiles interpolate linearly, as numpy's
-default), ``share`` = its total contribution / the traces' total duration (shares of all rows
-add up to 1), ``traces_on_path`` = in how many traces it was on the path. The same for the
-previous window of the same length (``[start - 1 - (end - start), start - 1]``) and the change;
-rows are ranked by median, then share. Every stored trace counts once (sampling weights are
-not applied).
+started in ``[start_ns, end_ns]``. Every figure is an ESTIMATE: a stored trace stands for
+``AdjustedCount`` traces (its root span's; 1 on a table without the column).
 
-SQL reads the traces (``spanhouse/analysis/sql/bottleneck_endpoint_*.sql``), Python aggregates
-them (``aggregate``: pure). Two or three queries whatever the number of traces: the ids
-(newest first), the count when capped, and the spans of all chosen traces at once.
+- The window's figures (``Durations``: estimated traces, weighted median / p95 / p99 of the
+  root span's duration, and the stored count and unweighted median beside them) come from
+  ClickHouse over every root span of the window (``bottleneck_endpoint_stats.sql``:
+  ``quantilesExactWeighted`` with weights ``round(1000 * AdjustedCount)``).
+- Per (service, operation), over the analyzed traces (the newest ``max_traces``; ``capped``
+  says when some were left out): the weighted median and p95 of its critical-path time (a
+  trace where it is not on the path contributes 0; a trace counts as ``round(AdjustedCount)``
+  copies, percentiles interpolate linearly between ranks, as numpy's default does on the
+  copies), ``share`` = its weighted contribution / the traces' weighted total duration (shares
+  add up to 1), ``traces_on_path`` (stored) and ``estimated_traces_on_path``. The same for the
+  previous window of the same length (``[start - 1 - (end - start), start - 1]``) and the
+  change; rows are ranked by median, then share.
+
+SQL reads the traces (``spanhouse/analysis/sql/bottleneck_endpoint_*.sql``), Python computes
+the critical paths (``aggregate``: pure). Three queries per window whatever the number of
+traces: the figures, the ids (newest first) and the spans of all chosen traces at once.
 """
 
 from __future__ import annotations
@@ -39,16 +45,18 @@ MAX_TRACES = 10_000
 
 @dataclass(frozen=True)
 class Stats:
-    """One (service, operation)'s contribution to the endpoint in one window."""
+    """One (service, operation)'s contribution to the endpoint in one window (weighted)."""
 
     median_ns: float
     p95_ns: float
-    share: float             # total contribution / total duration of the window's traces
-    traces_on_path: int
+    share: float             # weighted contribution / weighted duration of the window's traces
+    traces_on_path: int      # stored traces where it is on the path
+    estimated_traces_on_path: float = 0.0
 
     def to_json(self) -> dict:
         return {"median_ms": ms(self.median_ns), "p95_ms": ms(self.p95_ns),
-                "share": round(self.share, 4), "traces_on_path": self.traces_on_path}
+                "share": round(self.share, 4), "traces_on_path": self.traces_on_path,
+                "estimated_traces_on_path": round(self.estimated_traces_on_path, 3)}
 
 
 @dataclass(frozen=True)
@@ -74,18 +82,40 @@ class Contribution:
 
 
 @dataclass(frozen=True)
+class Durations:
+    """The endpoint's traces in a window: estimated and stored counts, root durations."""
+
+    stored: int
+    estimated: float
+    median_ns: float         # weighted
+    p95_ns: float            # weighted
+    p99_ns: float            # weighted
+    stored_median_ns: float  # unweighted, of the stored traces
+
+
+@dataclass(frozen=True)
 class Window:
     start_ns: int
     end_ns: int
-    traces: int              # traces analyzed
-    total_traces: int        # traces of the endpoint in the window
+    traces: int              # traces analyzed (stored)
+    total_traces: int        # stored traces of the endpoint in the window
     capped: bool             # total_traces > traces: only the newest were analyzed
-    median_duration_ns: float
+    median_duration_ns: float            # weighted (the estimate)
+    estimated_traces: float = 0.0
+    p95_duration_ns: float = 0.0
+    p99_duration_ns: float = 0.0
+    stored_median_duration_ns: float = 0.0
 
     def to_json(self) -> dict:
         return {"start": rfc3339(self.start_ns), "end": rfc3339(self.end_ns),
+                "estimated_traces": round(self.estimated_traces, 3),
+                "median_duration_ms": ms(self.median_duration_ns),
+                "p95_duration_ms": ms(self.p95_duration_ns),
+                "p99_duration_ms": ms(self.p99_duration_ns),
+                "stored_traces": self.total_traces,
+                "stored_median_duration_ms": ms(self.stored_median_duration_ns),
                 "traces": self.traces, "total_traces": self.total_traces,
-                "capped": self.capped, "median_duration_ms": ms(self.median_duration_ns)}
+                "capped": self.capped}
 
 
 @dataclass(frozen=True)
@@ -115,63 +145,106 @@ def percentile(sorted_values: Sequence[float], q: float) -> float:
     return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (pos - lo)
 
 
+def copies(weight: float) -> int:
+    """How many traces a stored trace of ``weight`` (AdjustedCount) counts as: at least 1."""
+    return max(1, round(weight))
+
+
+def weighted_percentile(pairs: Iterable[tuple[float, float]], q: float) -> float:
+    """``percentile`` of the values of ``(value, weight)`` pairs, each value repeated
+    ``copies(weight)`` times (without building the copies); 0 for no values."""
+    items = sorted((v, copies(w)) for v, w in pairs)
+    total = sum(c for _, c in items)
+    if not total:
+        return 0.0
+    pos = q * (total - 1)
+    lo_rank = math.floor(pos)
+    hi_rank = min(lo_rank + 1, total - 1)
+    lo = hi = None
+    seen = 0
+    for value, count in items:
+        seen += count
+        if lo is None and lo_rank < seen:
+            lo = value
+        if hi_rank < seen:
+            hi = value
+            break
+    return lo + (hi - lo) * (pos - lo_rank)
+
+
+Pair = tuple[int, float]     # (nanoseconds, weight)
+
+
 def contributions(traces: Iterable[Sequence[SpanRecord]]
-                  ) -> tuple[int, list[int], dict[tuple[str, str], list[int]]]:
-    """(number of traces, their durations, per (service, operation) the non-zero critical-path
-    contributions) of ``traces`` (each a list of spans)."""
-    count, durations = 0, []
-    per_key: dict[tuple[str, str], list[int]] = defaultdict(list)
+                  ) -> tuple[list[float], list[Pair], dict[tuple[str, str], dict[int, Pair]]]:
+    """(the traces' weights, their (duration, weight), per (service, operation) the non-zero
+    critical-path contributions by trace index) of ``traces`` (each a list of spans; a trace's
+    weight is its root span's ``adjusted_count``)."""
+    weights: list[float] = []
+    durations: list[Pair] = []
+    per_key: dict[tuple[str, str], dict[int, Pair]] = defaultdict(dict)
     for spans in traces:
         root, times = critical_path_times(spans)
         if root is None:
             continue
-        count += 1
-        durations.append(root.duration_ns)
+        index, weight = len(weights), float(root.adjusted_count or 1.0)
+        weights.append(weight)
+        durations.append((root.duration_ns, weight))
         names = {s.span_id: (s.service_name, s.name) for s in spans}
         summed: dict[tuple[str, str], int] = defaultdict(int)
         for span_id, ns in times.items():
             summed[names[span_id]] += ns
         for key, ns in summed.items():
-            per_key[key].append(ns)
-    return count, durations, per_key
+            per_key[key][index] = (ns, weight)
+    return weights, durations, per_key
 
 
-def _stats(count: int, durations: list[int], per_key) -> dict[tuple[str, str], Stats]:
-    total = sum(durations)
+def _stats(weights: list[float], durations: list[Pair], per_key) -> dict[tuple[str, str], Stats]:
+    total = sum(ns * w for ns, w in durations)
     out = {}
-    for key, values in per_key.items():
-        full = sorted([0] * (count - len(values)) + values)
-        out[key] = Stats(percentile(full, 0.5), percentile(full, 0.95),
-                         sum(values) / total if total > 0 else 0.0, len(values))
+    for key, on_path in per_key.items():
+        full = [on_path.get(i, (0, w)) for i, w in enumerate(weights)]
+        out[key] = Stats(weighted_percentile(full, 0.5), weighted_percentile(full, 0.95),
+                         sum(ns * w for ns, w in on_path.values()) / total if total > 0 else 0.0,
+                         len(on_path), sum(w for _, w in on_path.values()))
     return out
 
 
+def durations_of(pairs: list[Pair]) -> Durations:
+    """The window's figures from the analyzed traces alone (when no SQL figures are given)."""
+    return Durations(len(pairs), sum(w for _, w in pairs), weighted_percentile(pairs, 0.5),
+                     weighted_percentile(pairs, 0.95), weighted_percentile(pairs, 0.99),
+                     percentile(sorted(ns for ns, _ in pairs), 0.5))
+
+
 def aggregate(service: str, operation: str, current: Iterable[Sequence[SpanRecord]],
-              previous: Iterable[Sequence[SpanRecord]], window: tuple[int, int, int, bool],
-              previous_window: tuple[int, int, int, bool],
-              max_traces: int = DEFAULT_MAX_TRACES) -> EndpointBottlenecks:
+              previous: Iterable[Sequence[SpanRecord]], window: tuple,
+              previous_window: tuple, max_traces: int = DEFAULT_MAX_TRACES) -> EndpointBottlenecks:
     """The endpoint analysis from the traces in hand (pure). ``window`` and
-    ``previous_window`` are (start_ns, end_ns, total_traces, capped)."""
-    n_now, d_now, k_now = contributions(current)
-    n_before, d_before, k_before = contributions(previous)
-    now_stats, before_stats = _stats(n_now, d_now, k_now), _stats(n_before, d_before, k_before)
+    ``previous_window`` are (start_ns, end_ns, total_traces, capped[, Durations]): without
+    ``Durations`` the figures are computed from the traces in hand."""
+    w_now, d_now, k_now = contributions(current)
+    w_before, d_before, k_before = contributions(previous)
+    now_stats, before_stats = _stats(w_now, d_now, k_now), _stats(w_before, d_before, k_before)
     rows = [Contribution(service_name, op, stats,
-                         before_stats.get((service_name, op)) if n_before else None)
+                         before_stats.get((service_name, op)) if w_before else None)
             for (service_name, op), stats in now_stats.items()]
-    if n_before:  # on the path before, gone now: a zero row shows the change
+    if w_before:  # on the path before, gone now: a zero row shows the change
         zero = Stats(0.0, 0.0, 0.0, 0)
         rows += [Contribution(s, op, zero, stats) for (s, op), stats in before_stats.items()
                  if (s, op) not in now_stats]
     rows.sort(key=lambda r: (-r.current.median_ns, -r.current.share, -r.current.p95_ns,
                              r.service, r.operation))
 
-    def win(spec, count, durations) -> Window:
-        start, end, total, capped = spec
-        return Window(start, end, count, max(total, count), capped,
-                      percentile(sorted(durations), 0.5))
+    def win(spec, durations: list[Pair]) -> Window:
+        start, end, total, capped, *rest = spec
+        figures = rest[0] if rest and rest[0] is not None else durations_of(durations)
+        return Window(start, end, len(durations), max(total, figures.stored, len(durations)),
+                      capped, figures.median_ns, figures.estimated, figures.p95_ns,
+                      figures.p99_ns, figures.stored_median_ns)
 
-    return EndpointBottlenecks(service, operation, max_traces, win(window, n_now, d_now),
-                               win(previous_window, n_before, d_before), tuple(rows))
+    return EndpointBottlenecks(service, operation, max_traces, win(window, d_now),
+                               win(previous_window, d_before), tuple(rows))
 
 
 def _sql(name: str, tables: Tables) -> str:
@@ -180,29 +253,32 @@ def _sql(name: str, tables: Tables) -> str:
 
 def _endpoint_window(store: AnalysisReader, tables: Tables, service: str, operation: str,
                      start_ns: int, end_ns: int, max_traces: int
-                     ) -> tuple[list[list[SpanRecord]], int, bool]:
-    """(the spans of the endpoint's newest traces in the window, total traces, capped)."""
+                     ) -> tuple[list[list[SpanRecord]], tuple]:
+    """(the spans of the endpoint's newest traces in the window, the window's spec:
+    (start_ns, end_ns, stored traces, capped, Durations))."""
     params = {"service": service, "operation": operation, "start": start_ns, "end": end_ns}
+    stored, estimated, q, stored_median = store.rows(
+        _sql("bottleneck_endpoint_stats.sql", tables), params,
+        "measuring the endpoint's traces")[0]
+    q = list(q) if stored else [0.0, 0.0, 0.0]
+    figures = Durations(int(stored), float(estimated or 0.0), float(q[0]), float(q[1]),
+                        float(q[2]), float(stored_median or 0.0) if stored else 0.0)
     rows = store.rows(_sql("bottleneck_endpoint_traces.sql", tables),
                       {**params, "limit": max_traces}, "finding the endpoint's traces")
     ids = list(dict.fromkeys(row[0] for row in rows))
-    total, capped = len(ids), False
-    if len(rows) >= max_traces:
-        total = int(store.rows(_sql("bottleneck_endpoint_count.sql", tables), params,
-                               "counting the endpoint's traces")[0][0])
-        capped = total > len(ids)
+    spec = (start_ns, end_ns, int(stored), int(stored) > len(ids), figures)
     if not ids:
-        return [], total, capped
+        return [], spec
     spans: dict[str, list[SpanRecord]] = {trace_id: [] for trace_id in ids}
-    for (trace_id, span_id, parent, service_name, name, kind, start, duration) in store.rows(
-            _sql("bottleneck_endpoint_spans.sql", tables), {"ids": ids},
-            "reading the endpoint's traces"):
+    for (trace_id, span_id, parent, service_name, name, kind, start, duration,
+         weight) in store.rows(_sql("bottleneck_endpoint_spans.sql", tables), {"ids": ids},
+                               "reading the endpoint's traces"):
         spans[trace_id].append(SpanRecord(
             trace_id=trace_id, span_id=span_id, parent_span_id=parent, trace_state="", flags=0,
             name=name, kind=parse_span_kind(kind), service_name=service_name,
             start_ns=int(start), duration_ns=max(int(duration), 0), status_code=StatusCode.UNSET,
-            status_message=""))
-    return [spans[trace_id] for trace_id in ids if spans[trace_id]], total, capped
+            status_message="", adjusted_count=float(weight)))
+    return [spans[trace_id] for trace_id in ids if spans[trace_id]], spec
 
 
 def endpoint_bottlenecks(store: AnalysisReader, service: str, operation: str, start_ns: int,
@@ -220,14 +296,14 @@ def endpoint_bottlenecks(store: AnalysisReader, service: str, operation: str, st
     prev_end = max(start_ns - 1, 0)
     prev_start = max(start_ns - 1 - length, 0)
     tables = store.tables()
-    now, total, capped = _endpoint_window(store, tables, service, operation, start_ns, end_ns,
-                                          max_traces)
+    now, spec = _endpoint_window(store, tables, service, operation, start_ns, end_ns,
+                                 max_traces)
     if start_ns > 0:
-        before, total_before, capped_before = _endpoint_window(
-            store, tables, service, operation, prev_start, prev_end, max_traces)
+        before, spec_before = _endpoint_window(store, tables, service, operation, prev_start,
+                                               prev_end, max_traces)
     else:
-        before, total_before, capped_before = [], 0, False
-    return aggregate(service, operation, now, before, (start_ns, end_ns, total, capped),
-                     (prev_start, prev_end, total_before, capped_before), max_traces)
+        before, spec_before = [], (prev_start, prev_end, 0, False,
+                                   Durations(0, 0.0, 0.0, 0.0, 0.0, 0.0))
+    return aggregate(service, operation, now, before, spec, spec_before, max_traces)
 
 

@@ -45,22 +45,28 @@ class SamplingSummary:
     spans: int
     estimated_spans: float
     rate: float                               # effective: spans / estimated (1.0 when empty)
-    spans_per_second: float                   # stored, over the window
+    spans_per_second: float                   # stored, per second of the covered time
     estimated_spans_per_second: float
     bytes_per_span: float | None              # compressed, on disk (None: unknown)
     bytes_per_day: float | None               # at the stored rate
     error_spans: int
     sampled_error_traces: int                 # traces with an error span kept at weight > 1
     policies: tuple[PolicySampling, ...] = ()
+    covered_start_ns: int = 0                 # first span start of the window (0: no span)
+    covered_end_ns: int = 0                   # last span start
 
     def to_json(self) -> dict:
+        seconds = max((self.covered_end_ns - self.covered_start_ns) / 1e9, 1.0)
         return {"spans": self.spans, "estimated_spans": self.estimated_spans, "rate": self.rate,
                 "spans_per_second": self.spans_per_second,
                 "estimated_spans_per_second": self.estimated_spans_per_second,
                 "bytes_per_span": self.bytes_per_span, "bytes_per_day": self.bytes_per_day,
                 "error_spans": self.error_spans,
                 "sampled_error_traces": self.sampled_error_traces,
-                "policies": [p.to_json() for p in self.policies]}
+                "policies": [p.to_json() for p in self.policies],
+                "covered": ({"start": rfc3339(self.covered_start_ns),
+                             "end": rfc3339(self.covered_end_ns), "seconds": seconds}
+                            if self.spans else None)}
 
 
 @dataclass(frozen=True)
@@ -71,9 +77,23 @@ class DoctorReport:
     sampling: SamplingSummary
     business_keys: tuple[str, ...]            # the keys entry spans were checked for
     elapsed_ms: float
+    settled_ns: int | None = None             # spans after it are not accused of missing relatives
+
+    @property
+    def checked_window(self) -> dict:
+        """The span of time checked for missing relatives: [start, settled]."""
+        settled = self.end_ns if self.settled_ns is None else self.settled_ns
+        note = ("" if settled >= self.end_ns else
+                f"spans newer than {rfc3339(settled)} (the window's last "
+                f"{(self.end_ns - max(settled, self.start_ns)) / 60e9:.1f} min) are not checked "
+                "for missing parents, children or links yet: their relatives may still be "
+                "arriving")
+        return {"start": rfc3339(self.start_ns), "end": rfc3339(max(settled, self.start_ns)),
+                "note": note}
 
     def to_json(self) -> dict:
         return {"start": rfc3339(self.start_ns), "end": rfc3339(self.end_ns),
+                "checked_window": self.checked_window,
                 "findings": [f.to_json() for f in self.findings],
                 "sampling": self.sampling.to_json(),
                 "business_keys": list(self.business_keys),

@@ -50,4 +50,5 @@ def run_doctor(store: AnalysisReader, start_ns: int, end_ns: int,
     findings.sort(key=lambda f: SEVERITIES.index(f.severity))   # stable: check order in a level
     return DoctorReport(start_ns=start_ns, end_ns=end_ns, findings=tuple(findings),
                         sampling=facts.sampling, business_keys=facts.business_keys,
-                        elapsed_ms=(time.perf_counter() - started) * 1000)
+                        elapsed_ms=(time.perf_counter() - started) * 1000,
+                        settled_ns=facts.ctx.params["settled"])

@@ -83,12 +83,21 @@ def _bytes_per_span(ctx: Context, spans: int) -> float | None:
     return None
 
 
+def covered(ctx: Context) -> tuple[int, int]:
+    """(first, last) span start of the window, Unix ns ((0, 0) without spans)."""
+    source = ctx.tables.span_graph or ctx.tables.traces
+    rows = ctx.run(ctx.sql("doctor_covered.sql", source=source), "covered time")
+    return (int(rows[0][0]), int(rows[0][1])) if rows else (0, 0)
+
+
 def summarize(ctx: Context, policies: list[PolicyCounts], errors: SampledErrors
             ) -> SamplingSummary:
-    """The window's sampling figures (``DoctorReport.sampling``)."""
+    """The window's sampling figures (``DoctorReport.sampling``); rates are per second of the
+    time the data covers (first to last span start, at least a second), not of the window."""
     spans = sum(p.spans for p in policies)
     estimated = sum(p.estimated for p in policies)
-    seconds = max((ctx.params["end"] - ctx.params["start"]) / SECOND, 1.0)
+    first, last = covered(ctx) if spans else (0, 0)
+    seconds = max((last - first) / SECOND, 1.0)
     bytes_per_span = _bytes_per_span(ctx, spans)
     sps = spans / seconds
     return SamplingSummary(
@@ -97,7 +106,7 @@ def summarize(ctx: Context, policies: list[PolicyCounts], errors: SampledErrors
         estimated_spans_per_second=estimated / seconds, bytes_per_span=bytes_per_span,
         bytes_per_day=sps * 86_400 * bytes_per_span if bytes_per_span is not None else None,
         error_spans=sum(p.error_spans for p in policies),
-        sampled_error_traces=errors.traces,
+        sampled_error_traces=errors.traces, covered_start_ns=first, covered_end_ns=last,
         policies=tuple(PolicySampling(policy=p.policy, spans=p.spans, estimated_spans=p.estimated,
                                       rate=p.spans / p.estimated if p.estimated else 1.0)
                        for p in policies))

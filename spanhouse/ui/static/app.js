@@ -18,12 +18,15 @@ async function render() {
   const app = document.getElementById("app");
   const [first, ...rest] = location.pathname.replace(/^\/+/, "").split("/");
   const loader = VIEWS[first];
+  // a view may take a new query on its own path without being mounted again (the trace view's ?span=)
+  if (current?.onLocation && current.path === location.pathname) return current.onLocation();
   if (typeof current === "function") current();
   current = null;
   document.querySelectorAll("[data-nav]").forEach(a =>
     a.classList.toggle("active", a.dataset.nav === (first || "search")));
   app.replaceChildren();
   if (!loader) {
+    document.title = "Not found · Spanhouse";
     app.append(h("div", { class: "empty" }, h("p", { class: "empty-title" }, "No such page"),
                  h("a", { href: "/" }, "Back to search")));
     return;

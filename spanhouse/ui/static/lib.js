@@ -8,7 +8,10 @@ export function h(tag, attrs = {}, ...children) {
     if (v === null || v === undefined || v === false) continue;
     if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
     else if (k === "class") el.setAttribute("class", v);
-    else if (k === "style" && typeof v === "object") Object.assign(el.style, v);
+    else if (k === "style" && typeof v === "object") {
+      // custom properties ("--svc") only take through setProperty
+      for (const [p, x] of Object.entries(v)) if (p.startsWith("--")) el.style.setProperty(p, x); else el.style[p] = x;
+    }
     else if (k === "dataset") Object.assign(el.dataset, v);
     else if (!svg && k in el && typeof v !== "string") el[k] = v;
     else el.setAttribute(k, v === true ? "" : v);
@@ -96,20 +99,36 @@ export function fmtPct(x, digits = 0) {
   return `${(x * 100).toFixed(digits)}%`;
 }
 
+// Times as the CLI prints them: 24-hour clock, whatever the browser's locale.
 export function fmtTime(iso) {
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return iso;
   return d.toLocaleString(undefined, { month: "short", day: "numeric", hour: "2-digit",
-                                       minute: "2-digit", second: "2-digit" });
+                                       minute: "2-digit", second: "2-digit", hourCycle: "h23" });
 }
 
-// Deterministic service colours (hashed into a palette that reads on both themes).
-const PALETTE = ["#4e79a7", "#f28e2b", "#59a14f", "#b07aa1", "#76b7b2", "#edc948", "#9c755f",
-                 "#ff9da7", "#8cd17d", "#86bcb6", "#d4a6c8", "#a0cbe8", "#f1ce63", "#bab0ac"];
-export function serviceColour(name) {
+export function fmtClock(value) {
+  const d = new Date(value);
+  if (Number.isNaN(d.getTime())) return String(value);
+  return d.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" });
+}
+
+// Service colours: a palette of 14 that reads on both themes (no red: red means error).
+export const PALETTE = ["#4e79a7", "#f28e2b", "#59a14f", "#b07aa1", "#76b7b2", "#edc948", "#9c755f",
+                        "#ff9da7", "#499894", "#a0cbe8", "#b6992d", "#d4a6c8", "#8cd17d", "#bab0ac"];
+function hashColour(name) {
   let hash = 0;
   for (const c of name || "") hash = (hash * 31 + c.charCodeAt(0)) >>> 0;
   return PALETTE[hash % PALETTE.length];
+}
+// Deterministic colour of a service seen alone (search list, map): hashed into the palette.
+export function serviceColour(name) { return hashColour(name); }
+
+// Colours for the services of one trace: distinct, by order of appearance, hashing past the palette.
+export function serviceColours(names) {
+  const map = new Map();
+  names.forEach((n, k) => { if (!map.has(n)) map.set(n, k < PALETTE.length ? PALETTE[k] : hashColour(n)); });
+  return name => map.get(name) || hashColour(name);
 }
 
 // The time-range control shared by the views: presets set `since`, custom sets `start`/`end`.

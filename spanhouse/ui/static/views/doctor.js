@@ -1,8 +1,9 @@
 // The trace doctor: instrumentation mistakes, each with the fix and example traces.
-import { h, api, pageParams, navigate, urlWith, fmtPct, rangeControl, windowParams, errorBox,
+import { h, api, pageParams, navigate, urlWith, fmtPct, fmtTime, rangeControl, windowParams, errorBox,
          emptyState, traceLink } from "../lib.js";
 
 export async function mount(app) {
+  document.title = "Doctor · Spanhouse";
   const params = pageParams();
   const range = rangeControl(params);
   const keys = h("input", { name: "key", value: (params.key || []).join(" "), placeholder: "user.id order.id tenant.id",
@@ -21,10 +22,10 @@ export async function mount(app) {
   catch (err) { out.replaceChildren(errorBox(err)); return; }
   const d = body.data;
   const s = d.sampling || {};
-  out.replaceChildren(
+  out.replaceChildren(...[checked(d),
     h("p", { class: "muted small" }, `${s.spans ?? 0} spans stored in the window`,
       s.rate !== undefined ? ` · sampling keeps ${fmtPct(s.rate, 1)}` : "",
-      d.elapsed_ms !== undefined ? ` · examined in ${Math.round(d.elapsed_ms)} ms` : ""));
+      d.elapsed_ms !== undefined ? ` · examined in ${Math.round(d.elapsed_ms)} ms` : "")].filter(Boolean));
   if (!s.spans) { out.append(emptyState("No traces in this window", "Is your exporter pointing at :4317?")); return; }
   if (!d.findings.length) { out.append(emptyState("No findings", "The instrumentation looks healthy in this window.")); return; }
   out.append(h("div", { class: "findings", id: "findings" }, d.findings.map(f =>
@@ -35,4 +36,21 @@ export async function mount(app) {
       h("p", { class: "fix" }, h("span", { class: "muted" }, "Fix: "), f.fix),
       f.examples?.length ? h("p", { class: "small examples" }, h("span", { class: "muted" }, "Examples: "),
         [...new Set(f.examples)].slice(0, 5).map(id => [traceLink(id), " "])) : null))));
+}
+
+// Which span of time was examined: the newest spans wait (their children may still arrive).
+function checked(d) {
+  const w = d.checked_window;
+  if (!w) return null;
+  const covered = d.covered_seconds;
+  return h("p", { class: "checked-window", id: "checked-window" },
+    h("span", { class: "muted" }, "Checked: "), h("strong", {}, `${fmtTime(w.start)} – ${fmtTime(w.end)}`),
+    covered !== undefined && covered !== null ? h("span", { class: "muted" }, ` (spans cover ${coveredText(covered)})`) : "",
+    w.note ? h("span", { class: "muted small" }, ` · ${w.note.replace(/\d{4}-\d\d-\d\dT[\d:.]+Z/g, fmtTime)}`) : "");
+}
+
+function coveredText(s) {
+  if (s >= 3600) return `${(s / 3600).toFixed(1)} h`;
+  if (s >= 60) return `${Math.round(s / 60)} min`;
+  return `${Math.round(s)} s`;
 }

@@ -3,13 +3,19 @@
 // so each point is a link-like element the list and the tests can match one to one.
 import { h, api, pageParams, navigate, urlWith, fmtMs, fmtTime, serviceColour, rangeControl,
          windowParams, errorBox, emptyState, NO_TRACES_HINT } from "../lib.js";
+import { fmtCount, logTicks, linearTicks, timeTicks } from "./charts.js";
+import { catalogPickers } from "./pickers.js";
 
+const ATTR_PLACEHOLDER = "user.id=u-42   (one per line)\nhttp.route   db.statement~SELECT.*";
+// The trace diff (helper U2's route): the one place the search page spells its URL.
+export const TRACE_DIFF_URL = (a, b) => `/trace/${encodeURIComponent(a)}/vs/${encodeURIComponent(b)}`;
 const SORTS = [["recent", "Most recent"], ["slowest", "Slowest"], ["most_spans", "Most spans"],
                ["most_errors", "Most errors"]];
 
 export async function mount(app, { home }) {
   const params = pageParams();
   const findMode = !!(params.key || params.value) && location.pathname === "/search";
+  document.title = `${findMode ? "Find a request" : "Search"} · Spanhouse`;
   app.append(h("section", { class: "quick" },
     h("span", { class: "muted" }, "Ask:"),
     h("a", { class: "button", href: "/search?since=1h&sort=slowest&limit=20", "data-quick": "slowest" },
@@ -35,28 +41,10 @@ function field(label, control) {
 }
 
 function searchForm(params) {
-  const service = h("select", { name: "service", "aria-label": "Service" },
-                    h("option", { value: "" }, "any service"));
-  const operation = h("select", { name: "operation", "aria-label": "Operation" },
-                      h("option", { value: "" }, "any operation"));
-  const fillOperations = async () => {
-    operation.replaceChildren(h("option", { value: "" }, "any operation"));
-    const body = await api(service.value ? `/api/services/${encodeURIComponent(service.value)}/operations`
-                                         : "/api/operations").catch(() => null);
-    const names = [...new Set((body?.data || []).map(o => typeof o === "string" ? o : o.name))].sort();
-    if (params.operation && !names.includes(params.operation)) names.unshift(params.operation);
-    for (const n of names) operation.append(h("option", { value: n, selected: n === params.operation }, n));
-  };
-  api("/api/services").then(body => {
-    const names = [...(body.data || [])].sort();
-    if (params.service && !names.includes(params.service)) names.unshift(params.service);
-    for (const n of names) service.append(h("option", { value: n, selected: n === params.service }, n));
-    fillOperations();
-  }).catch(() => {});
-  service.addEventListener("change", fillOperations);
-
+  const { services: service, operations: operation } = catalogPickers(params);
   const attrs = h("textarea", { name: "attr", rows: 2, spellcheck: false, "aria-label": "Attributes",
-                                placeholder: "one per line: user.id=u-42, http.route, db.statement~SELECT.*" },
+                                class: "attr-box", title: "one per line: key=value, key (present) or key~regex",
+                                placeholder: ATTR_PLACEHOLDER },
                   (params.attr || []).join("\n"));
   const minD = h("input", { name: "min_duration", value: params.min_duration || "", placeholder: "e.g. 250ms",
                             size: 8, "aria-label": "Min duration" });
@@ -130,8 +118,12 @@ async function show(results, fetcher) {
     results.append(emptyState("No traces in this window", NO_TRACES_HINT));
     return;
   }
+  // the traces listed are stored ones; under sampling each stands for estimated_count traces
+  const standFor = traces.reduce((a, t) => a + (t.estimated_count ?? 1), 0);
   results.append(h("p", { class: "summary", id: "result-count" },
     `${traces.length} trace${traces.length === 1 ? "" : "s"}`,
+    Math.abs(standFor - traces.length) >= 0.5
+      ? h("span", { "data-testid": "stand-for" }, ` stored, standing for est. ${fmtCount(standFor)} traces after sampling`) : "",
     body.query?.start ? ` · ${fmtTime(body.query.start)} – ${fmtTime(body.query.end)}` : ""));
   results.append(scatter(traces), list(traces));
 }
@@ -152,20 +144,16 @@ function scatter(traces) {
   const py = y => T + (1 - (yf(y) - lo) / ((hi - lo) || 1)) * (H - T - B);
   const svg = h("svg:svg", { viewBox: `0 0 ${W} ${H}`, class: "scatter", id: "scatter", role: "img",
                              "aria-label": "Traces: start time by duration" });
-  // axes and ticks
+  // axes and ticks: durations at 1-2-5 steps (per decade on a log scale), times at round steps
   svg.append(h("svg:line", { x1: L, y1: H - B, x2: W - R, y2: H - B, class: "axis" }),
              h("svg:line", { x1: L, y1: T, x2: L, y2: H - B, class: "axis" }));
-  for (let i = 0; i <= 4; i++) {
-    const yv = log ? 10 ** (lo + (hi - lo) * i / 4) : lo + (hi - lo) * i / 4;
-    const y = T + (1 - i / 4) * (H - T - B);
+  for (const yv of log ? logTicks(10 ** lo, 10 ** hi) : linearTicks(hi)) {
+    const y = py(yv);
     svg.append(h("svg:line", { x1: L, y1: y, x2: W - R, y2: y, class: "grid" }),
-               h("svg:text", { x: L - 6, y: y + 4, "text-anchor": "end", class: "tick" }, fmtMs(yv)));
+               h("svg:text", { x: L - 6, y: y + 4, "text-anchor": "end", class: "tick y-tick", "data-ms": yv }, fmtMs(yv)));
   }
-  for (let i = 0; i <= 4; i++) {
-    const xv = x0 + (x1 - x0) * i / 4;
-    svg.append(h("svg:text", { x: px(xv), y: H - 8, "text-anchor": i === 0 ? "start" : i === 4 ? "end" : "middle",
-                               class: "tick" },
-                 new Date(xv).toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit" })));
+  for (const [xv, label] of timeTicks(x0, x1)) {
+    svg.append(h("svg:text", { x: px(xv), y: H - 8, "text-anchor": "middle", class: "tick x-tick" }, label));
   }
   traces.forEach((t, i) => {
     const r = Math.min(3 + Math.sqrt(t.span_count), 16);
@@ -181,18 +169,45 @@ function scatter(traces) {
       " · size: span count · ", h("span", { class: "legend-error" }, "●"), " has errors"));
 }
 
+// The result list; a tick box per row picks traces for the side-by-side diff (two at most: a
+// third pick drops the oldest).
 function list(traces) {
-  return h("table", { class: "grid-table", id: "trace-list" },
-    h("thead", {}, h("tr", {}, ["Root", "Duration", "Spans", "Errors", "Services", "Start"]
+  const picked = [];
+  const diff = h("a", { class: "button", id: "compare-picked", "aria-disabled": "true" }, "Compare the two picked traces");
+  const hint = h("span", { class: "muted small", id: "pick-hint" }, "Tick two traces to compare them side by side.");
+  const update = () => {
+    boxes.forEach(b => { b.checked = picked.includes(b.dataset.pick); });
+    const ready = picked.length === 2;
+    if (ready) diff.setAttribute("href", TRACE_DIFF_URL(picked[0], picked[1]));
+    else diff.removeAttribute("href");
+    diff.setAttribute("aria-disabled", String(!ready));
+    hint.textContent = ready ? `${picked[0].slice(0, 8)}… vs ${picked[1].slice(0, 8)}…`
+      : picked.length ? "Tick one more trace." : "Tick two traces to compare them side by side.";
+  };
+  const boxes = traces.map(t => h("input", { type: "checkbox", class: "pick", "data-pick": t.trace_id,
+    "aria-label": `Pick trace ${t.trace_id} to compare`, onchange: e => {
+      const i = picked.indexOf(t.trace_id);
+      if (e.target.checked && i < 0) picked.push(t.trace_id);
+      if (!e.target.checked && i >= 0) picked.splice(i, 1);
+      if (picked.length > 2) picked.shift();
+      update();
+    } }));
+  const table = h("table", { class: "grid-table", id: "trace-list" },
+    h("thead", {}, h("tr", {}, h("th", { title: "Pick two to compare" }, "⇄"), ["Root", "Duration", "Spans", "Errors", "Services", "Start"]
       .map(t => h("th", {}, t)))),
-    h("tbody", {}, traces.map(t => h("tr", { "data-trace-id": t.trace_id, class: t.error_count ? "has-error" : "" },
+    h("tbody", {}, traces.map((t, i) => h("tr", { "data-trace-id": t.trace_id, class: t.error_count ? "has-error" : "" },
+      h("td", { class: "pick-cell" }, boxes[i]),
       h("td", {}, h("a", { href: `/trace/${t.trace_id}` },
         h("span", { class: "svc", style: { "--svc": serviceColour(t.root_service) } }, t.root_service),
         " ", h("strong", {}, t.root_operation)),
-        h("div", { class: "mono muted small" }, t.trace_id)),
+        h("div", { class: "mono muted small" }, t.trace_id,
+          (t.estimated_count ?? 1) > 1.5 ? h("span", { class: "weight", title: "this stored trace stands for this many traces after sampling" },
+            ` · ×${fmtCount(t.estimated_count)} est.`) : "")),
       h("td", { class: "num" }, fmtMs(t.duration_ms)),
       h("td", { class: "num" }, t.span_count),
       h("td", { class: "num" + (t.error_count ? " err" : "") }, t.error_count),
       h("td", {}, (t.services || []).map(s => h("span", { class: "chip", style: { "--svc": serviceColour(s) } }, s))),
       h("td", { class: "nowrap" }, fmtTime(t.start))))));
+  update();
+  return h("div", { class: "trace-list-box" }, h("p", { class: "pick-bar" }, diff, " ", hint), table);
 }

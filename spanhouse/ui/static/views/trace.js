@@ -1,12 +1,19 @@
-// The trace view: the waterfall (virtualised rows on a common time axis), the critical path and
-// the bottleneck from /api/v1/bottleneck/{id}, the span panel and per-service/operation stats.
-import { h, api, fmtMs, fmtPct, fmtTime, serviceColour, errorBox, emptyState, ApiError } from "../lib.js";
+// The trace view: the error's origin first, then the bottleneck (/api/v1/bottleneck/{id}); the
+// waterfall (virtualised rows on a common time axis, a minimap to zoom, a resizable name column)
+// or the span table; the span panel; per-service/operation stats. The selected span (`span`) and
+// the find text (`uiFind`, as Jaeger names it) live in the URL. /trace/A/vs/B compares two traces.
+import { h, api, navigate, fmtMs, fmtPct, fmtTime, serviceColours, errorBox, emptyState, ApiError } from "../lib.js";
+import { buildModel, errorOrigins, exceptionOf, servicesInOrder, isError } from "./trace/model.js";
+import { ROW, row, axis, updateAxis, labelResizer, minimap } from "./trace/waterfall.js";
+import { spanPanel } from "./trace/panel.js";
+import { statsSection, fillCriticalStats, spanTable } from "./trace/stats.js";
 
-const ROW = 24;        // px per waterfall row; fixed so rows can be virtualised
 const OVERSCAN = 12;
 
 export async function mount(app, { path }) {
+  if (path[1] === "vs") return (await import("./trace/diff.js")).mount(app, path[0], path[2]);
   const traceId = (path[0] || "").toLowerCase();
+  document.title = `Trace ${traceId.slice(0, 8)} · Spanhouse`;
   app.append(h("p", { class: "muted" }, "Loading trace ", h("span", { class: "mono" }, traceId), "…"));
   let body;
   try {
@@ -25,103 +32,69 @@ export async function mount(app, { path }) {
   // asked after the trace, not beside it: both queries share the store, and the waterfall first
   api(`/api/v1/bottleneck/${encodeURIComponent(traceId)}`)
     .then(b => view.setBottleneck(b.data), () => view.setBottleneck(null));
-  return () => view.destroy();
+  const cleanup = () => view.destroy();
+  cleanup.path = location.pathname;            // app.js: same path, new query -> restore, not remount
+  cleanup.onLocation = () => view.restoreFromUrl();
+  return cleanup;
 }
 
 class TraceView {
   constructor(app, trace) {
     this.trace = trace;
-    this.spans = trace.spans;
-    this.buildModel();
+    this.m = buildModel(trace.spans);
+    this.colour = serviceColours(servicesInOrder(this.m));
     this.collapsed = new Set();
     this.selected = -1;
     this.matches = null;          // Set of span indexes matching the find box, or null
     this.cp = new Map();          // span index -> [[start, end] relative ns] on the critical path
     this.bottleneckIdx = -1;
-    this.selfNs = this.computeSelfTimes();
+    this.origins = errorOrigins(this.m);
+    this.originIdx = this.origins[0] ?? -1;
+    this.range = [0, this.m.total];
     this.render(app);
     this.computeVisible();
     this.drawRows();
+    this.drawMinimap();
     this.waterfall.dataset.ready = "true";
     performance.mark("spanhouse:waterfall-ready");
-    this.onResize = () => this.drawRows();
+    if (!this.restoreFromUrl() && this.originIdx >= 0) this.select(this.originIdx);
+    this.onResize = () => { this.drawRows(); this.drawMinimap(); };
     window.addEventListener("resize", this.onResize);
   }
 
   destroy() { window.removeEventListener("resize", this.onResize); }
 
-  buildModel() {
-    const n = this.spans.length;
-    this.index = new Map();
-    this.spans.forEach((s, i) => this.index.set(s.span_id, i));
-    this.t0 = Infinity;
-    let end = -Infinity;
-    for (const s of this.spans) {
-      if (s.start_ns < this.t0) this.t0 = s.start_ns;
-      if (s.start_ns + s.duration_ns > end) end = s.start_ns + s.duration_ns;
-    }
-    this.total = Math.max(end - this.t0, 1);
-    this.rel = new Float64Array(n);
-    this.parent = new Int32Array(n).fill(-1);
-    this.children = Array.from({ length: n }, () => []);
-    const roots = [];
-    this.spans.forEach((s, i) => {
-      this.rel[i] = s.start_ns - this.t0;
-      const p = s.parent_span_id ? this.index.get(s.parent_span_id) : undefined;
-      if (p === undefined || p === i) roots.push(i);
-      else { this.parent[i] = p; this.children[p].push(i); }
-    });
-    const byStart = (a, b) => this.rel[a] - this.rel[b];
-    for (const c of this.children) if (c.length > 1) c.sort(byStart);
-    roots.sort(byStart);
-    // depth-first order and depth, iteratively (a 10,000-deep chain must not blow the stack)
-    this.order = [];
-    this.depth = new Int32Array(n);
-    const stack = roots.slice().reverse().map(i => [i, 0]);
-    const seen = new Uint8Array(n);
-    while (stack.length) {
-      const [i, d] = stack.pop();
-      if (seen[i]) continue;
-      seen[i] = 1;
-      this.depth[i] = d;
-      this.order.push(i);
-      const c = this.children[i];
-      for (let k = c.length - 1; k >= 0; k--) stack.push([c[k], d + 1]);
-    }
-    for (let i = 0; i < n; i++) if (!seen[i]) { this.order.push(i); }   // parent cycles
-    const root = roots[0] ?? 0;
-    this.root = this.spans[root];
+  // ?span=<spanId>&uiFind=<text>: applied on load and on back/forward; true if a span was selected
+  restoreFromUrl() {
+    const qs = new URLSearchParams(location.search);
+    const text = qs.get("uiFind") || "";
+    if (text !== this.findInput.value) { this.findInput.value = text; this.find(text, { write: false }); }
+    const i = this.m.index.get((qs.get("span") || "").toLowerCase());
+    if (i === undefined) return false;
+    if (i !== this.selected) this.select(i, { write: false });
+    return true;
   }
 
-  computeSelfTimes() {
-    // a span's self time: its duration minus the union of its children's time inside it
-    const out = new Float64Array(this.spans.length);
-    this.spans.forEach((s, i) => {
-      const start = this.rel[i], end = start + s.duration_ns;
-      const iv = this.children[i].map(c => [Math.max(this.rel[c], start),
-                                           Math.min(this.rel[c] + this.spans[c].duration_ns, end)])
-        .filter(([a, b]) => b > a).sort((x, y) => x[0] - y[0]);
-      let covered = 0, curA = -1, curB = -1;
-      for (const [a, b] of iv) {
-        if (a > curB) { covered += curB - curA; curA = a; curB = b; }
-        else if (b > curB) curB = b;
-      }
-      covered += curB - curA;
-      out[i] = Math.max(s.duration_ns - covered, 0);
-    });
-    return out;
+  writeUrl(push) {
+    const qs = new URLSearchParams(location.search);
+    const set = (k, v) => { if (v) qs.set(k, v); else qs.delete(k); };
+    set("span", this.selected >= 0 ? this.m.spans[this.selected].span_id : "");
+    set("uiFind", this.findInput.value);
+    const url = location.pathname + (qs.toString() ? `?${qs}` : "");
+    if (url === location.pathname + location.search) return;
+    if (push) history.pushState(null, "", url); else history.replaceState(null, "", url);
   }
 
   computeVisible() {
-    const visible = [];
+    const visible = [], m = this.m;
     let skipDepth = -1;
-    for (const i of this.order) {
+    for (const i of m.order) {
       if (skipDepth >= 0) {
-        if (this.depth[i] > skipDepth) continue;
+        if (m.depth[i] > skipDepth) continue;
         skipDepth = -1;
       }
       visible.push(i);
-      if (this.collapsed.has(i) && this.children[i].length) skipDepth = this.depth[i];
+      if (this.collapsed.has(i) && m.children[i].length) skipDepth = m.depth[i];
     }
     this.visible = visible;
     this.rowOf = new Map(visible.map((i, r) => [i, r]));
@@ -129,7 +102,7 @@ class TraceView {
   }
 
   render(app) {
-    const t = this.trace, root = this.root;
+    const t = this.trace, root = this.m.root;
     this.bannerEl = h("div", { class: "bottleneck-banner pending", id: "bottleneck" },
                       h("span", { class: "muted" }, "Finding the critical path…"));
     this.findInput = h("input", { type: "search", id: "find-in-trace", placeholder: "Find in trace (/)",
@@ -140,48 +113,103 @@ class TraceView {
       if (e.key === "Enter") { e.preventDefault(); this.nextMatch(e.shiftKey ? -1 : 1); }
       if (e.key === "Escape") { this.findInput.value = ""; this.find(""); this.waterfall.focus(); }
     });
-    const axis = h("div", { class: "wf-axis" },
-      [0, 0.25, 0.5, 0.75, 1].map(f => h("span", { class: "wf-tick", style: { left: `${f * 100}%` } },
-                                         fmtMs(this.total * f / 1e6))));
     this.spacer = h("div", { class: "wf-spacer" });
     this.scroller = h("div", { class: "wf-scroll" }, this.spacer);
     this.scroller.addEventListener("scroll", () => {
       if (!this.frame) this.frame = requestAnimationFrame(() => { this.frame = 0; this.drawRows(); });
     });
     this.spacer.addEventListener("click", e => {
-      const row = e.target.closest(".wf-row");
-      if (!row) return;
-      const i = Number(row.dataset.index);
+      const r = e.target.closest(".wf-row");
+      if (!r) return;
+      const i = Number(r.dataset.index);
       if (e.target.closest(".wf-toggle")) this.toggle(i);
-      this.select(i, { scroll: false });
+      this.select(i, { scroll: false, push: true });
       this.waterfall.focus({ preventScroll: true });
     });
     this.waterfall = h("div", { class: "waterfall", id: "waterfall", tabindex: 0, role: "tree",
-                                "aria-label": "Spans of the trace; arrow keys move, left/right collapse and expand" },
-      h("div", { class: "wf-header" }, h("div", { class: "wf-label" }, "Service · operation"), axis),
+                                "aria-label": "Spans of the trace; arrow keys move, left/right collapse and expand" });
+    this.waterfall.append(
+      h("div", { class: "wf-header" }, h("div", { class: "wf-label" }, "Service · operation", labelResizer(this)), axis(this)),
       this.scroller);
     this.waterfall.addEventListener("keydown", e => this.onKey(e));
     this.panel = h("aside", { class: "span-panel", id: "span-panel" },
                    h("p", { class: "muted" }, "Click a span (or use ↑ ↓) to see its details."));
-    app.replaceChildren(
+    this.resetZoom = h("button", { type: "button", id: "wf-zoom-reset", hidden: true,
+                                   onclick: () => this.setRange([0, this.m.total]) }, "Reset zoom");
+    this.tabs = { waterfall: h("div", { class: "tab-pane", id: "pane-waterfall" }, minimap(this), this.waterfall),
+                  table: h("div", { class: "tab-pane", id: "pane-table", hidden: true }) };
+    this.tabButtons = Object.fromEntries(["waterfall", "table"].map(k => [k, h("button", {
+      type: "button", role: "tab", class: "tab", id: `tab-${k}`, onclick: () => this.showTab(k) },
+      k === "waterfall" ? "Waterfall" : "Span table")]));
+    app.replaceChildren(...[
       h("section", { class: "trace-head" },
-        h("h1", {}, h("span", { class: "svc", style: { "--svc": serviceColour(root.service) } }, root.service),
+        h("h1", {}, h("span", { class: "svc", style: { "--svc": this.colour(root.service) } }, root.service),
           " ", root.name),
         h("div", { class: "facts" },
           fact("Trace", h("span", { class: "mono", id: "trace-id" }, t.trace_id)),
           fact("Duration", fmtMs(t.duration_ms)), fact("Spans", t.span_count),
           fact("Errors", h("span", { class: t.error_count ? "err" : "" }, t.error_count)),
           fact("Services", t.services.length), fact("Start", fmtTime(t.start)),
-          h("a", { href: `/api/v1/traces/${t.trace_id}`, class: "small" }, "JSON"))),
+          h("a", { href: `/api/v1/traces/${t.trace_id}`, class: "small" }, "JSON"), this.compareForm())),
+      this.originBanner(),
       this.bannerEl,
-      h("div", { class: "toolbar" }, this.findInput, this.findCount,
+      h("div", { class: "toolbar" }, h("span", { class: "tabs", role: "tablist" }, Object.values(this.tabButtons)),
+        this.findInput, this.findCount,
         h("button", { type: "button", onclick: () => this.expandAll() }, "Expand all"),
         h("button", { type: "button", onclick: () => this.collapseToDepth(1) }, "Collapse"),
+        this.resetZoom,
         h("span", { class: "legend" }, h("span", { class: "cp-swatch" }), " critical path",
           h("span", { class: "bn-swatch" }), " bottleneck"),
         h("span", { class: "muted small keys" }, "keys: ↑↓ move · ←→ collapse/expand · Enter toggle · / find")),
-      h("div", { class: "trace-body" }, this.waterfall, this.panel),
-      this.statsSection());
+      h("div", { class: "trace-body" }, h("div", { class: "trace-main" }, this.tabs.waterfall, this.tabs.table), this.panel),
+      statsSection(this)].filter(Boolean));   // no error: no origin banner (and no "null")
+    this.tabButtons.waterfall.setAttribute("aria-selected", "true");
+  }
+
+  // "Compare with" another trace: /trace/THIS/vs/OTHER
+  compareForm() {
+    const input = h("input", { name: "other", id: "compare-with", placeholder: "Compare with trace ID", size: 22,
+                               "aria-label": "Compare with trace ID", spellcheck: false });
+    return h("form", { class: "compare-with small", onsubmit: e => {
+      e.preventDefault();
+      const other = input.value.trim().toLowerCase();
+      if (other) navigate(`/trace/${this.trace.trace_id}/vs/${encodeURIComponent(other)}`);
+    } }, input);
+  }
+
+  // The first thing a failing trace shows: where the error starts (the deepest failing span).
+  originBanner() {
+    if (this.originIdx < 0) return null;
+    const s = this.m.spans[this.originIdx], exc = exceptionOf(s);
+    const failing = this.m.spans.filter(isError).length;
+    const others = this.origins.length - 1;
+    return h("div", { class: "origin-banner", id: "error-origin", role: "alert" },
+      h("div", {}, h("span", { class: "origin-title" }, "The error starts here: "),
+        h("a", { href: `?span=${s.span_id}`, id: "error-origin-span" },
+          h("span", { class: "svc", style: { "--svc": this.colour(s.service) } }, s.service), " › ", h("strong", {}, s.name)),
+        s.status.message ? [" — ", h("span", { class: "err", id: "error-origin-message" }, s.status.message)] : null),
+      exc ? h("div", { class: "origin-exception mono", id: "error-origin-exception" },
+              [exc.type, exc.message].filter(Boolean).join(": ")) : null,
+      h("div", { class: "small muted" },
+        failing > 1 ? `${failing - 1 - others} failing span${failing - 1 - others === 1 ? "" : "s"} above it only pass the error on. ` : "",
+        others > 0 ? `${others} other span${others === 1 ? "" : "s"} fail on their own.` : ""));
+  }
+
+  showTab(name) {
+    for (const [k, pane] of Object.entries(this.tabs)) {
+      pane.hidden = k !== name;
+      this.tabButtons[k].setAttribute("aria-selected", String(k === name));
+    }
+    if (name === "table") this.tabs.table.replaceChildren(spanTable(this));
+    else { this.drawRows(); this.drawMinimap(); }
+  }
+
+  setRange(range) {
+    this.range = range;
+    this.resetZoom.hidden = range[0] <= 0 && range[1] >= this.m.total;
+    updateAxis(this);
+    this.drawRows();
+    this.drawMinimap();
   }
 
   drawRows() {
@@ -189,49 +217,12 @@ class TraceView {
     const first = Math.max(0, Math.floor(top / ROW) - OVERSCAN);
     const last = Math.min(this.visible.length, Math.ceil((top + height) / ROW) + OVERSCAN);
     const rows = [];
-    for (let r = first; r < last; r++) rows.push(this.row(this.visible[r], r));
+    for (let r = first; r < last; r++) rows.push(row(this, this.visible[r], r));
     this.spacer.replaceChildren(...rows);
   }
 
-  row(i, r) {
-    const s = this.spans[i];
-    const hasKids = this.children[i].length > 0;
-    const left = this.rel[i] / this.total * 100, width = Math.max(s.duration_ns / this.total * 100, 0.15);
-    const cls = ["wf-row"];
-    if (i === this.selected) cls.push("selected");
-    if (s.status.code === "error") cls.push("error");
-    if (this.cp.has(i)) cls.push("on-cp");
-    if (i === this.bottleneckIdx) cls.push("bottleneck");
-    if (this.matches) cls.push(this.matches.has(i) ? "match" : "dim");
-    const bar = h("div", { class: "wf-bar", style: { left: `${left}%`, width: `${width}%`,
-                                                     background: serviceColour(s.service) } });
-    for (const [a, b] of this.cp.get(i) || []) {
-      bar.append(h("div", { class: "cp-seg", style: {
-        left: `${(a - this.rel[i]) / (s.duration_ns || 1) * 100}%`,
-        width: `${Math.max((b - a) / (s.duration_ns || 1) * 100, 0.5)}%` } }));
-    }
-    const durLeft = left + width > 82;
-    const label = h("span", { class: "wf-dur", style: durLeft ? { right: `${100 - left + 0.5}%` }
-                                                           : { left: `${left + width + 0.5}%` } },
-                    fmtMs(s.duration_ms));
-    const badge = i === this.bottleneckIdx
-      ? h("span", { class: "bn-badge", title: "this is your bottleneck" }, `bottleneck ${fmtPct(this.bnShare)}`) : null;
-    return h("div", { class: cls.join(" "), style: { top: `${r * ROW}px` }, role: "treeitem",
-                      "data-index": i, "data-span-id": s.span_id, "aria-level": this.depth[i] + 1,
-                      "aria-expanded": hasKids ? String(!this.collapsed.has(i)) : null,
-                      "aria-selected": String(i === this.selected) },
-      h("div", { class: "wf-label", style: { paddingLeft: `${6 + Math.min(this.depth[i], 40) * 14}px` } },
-        h("span", { class: "wf-toggle" }, hasKids ? (this.collapsed.has(i) ? "▸" : "▾") : ""),
-        h("span", { class: "dot", style: { background: serviceColour(s.service) } }),
-        h("span", { class: "wf-service" }, s.service), " ",
-        h("span", { class: "wf-name" }, s.name),
-        s.status.code === "error" ? h("span", { class: "err-mark", title: s.status.message }, " ⚠") : null,
-        badge),
-      h("div", { class: "wf-track" }, bar, label));
-  }
-
   toggle(i) {
-    if (!this.children[i].length) return;
+    if (!this.m.children[i].length) return;
     if (this.collapsed.has(i)) this.collapsed.delete(i); else this.collapsed.add(i);
     this.computeVisible();
     this.drawRows();
@@ -240,7 +231,8 @@ class TraceView {
   expandAll() { this.collapsed.clear(); this.computeVisible(); this.drawRows(); }
 
   collapseToDepth(d) {
-    this.collapsed = new Set(this.order.filter(i => this.depth[i] >= d && this.children[i].length));
+    const m = this.m;
+    this.collapsed = new Set(m.order.filter(i => m.depth[i] >= d && m.children[i].length));
     this.computeVisible();
     if (this.selected >= 0 && !this.rowOf.has(this.selected)) this.selected = this.visible[0];
     this.drawRows();
@@ -248,14 +240,15 @@ class TraceView {
 
   reveal(i) {
     let changed = false;
-    for (let p = this.parent[i]; p >= 0; p = this.parent[p]) {
+    for (let p = this.m.parent[i]; p >= 0; p = this.m.parent[p]) {
       if (this.collapsed.delete(p)) changed = true;
     }
     if (changed) this.computeVisible();
   }
 
-  select(i, { scroll = true } = {}) {
-    if (i < 0 || i >= this.spans.length) return;
+  // write: false when restoring from the URL; push: true for a click (back returns to the last one)
+  select(i, { scroll = true, write = true, push = false } = {}) {
+    if (i < 0 || i >= this.m.spans.length) return;
     this.reveal(i);
     this.selected = i;
     if (scroll) {
@@ -265,12 +258,13 @@ class TraceView {
     }
     this.drawRows();
     this.showPanel(i);
+    if (write) this.writeUrl(push);
   }
 
   onKey(e) {
     if (e.target === this.findInput) return;
-    const r = this.rowOf.get(this.selected) ?? -1;
-    const go = row => { e.preventDefault(); this.select(this.visible[Math.max(0, Math.min(row, this.visible.length - 1))]); };
+    const r = this.rowOf.get(this.selected) ?? -1, sel = this.selected, m = this.m;
+    const go = x => { e.preventDefault(); this.select(this.visible[Math.max(0, Math.min(x, this.visible.length - 1))]); };
     switch (e.key) {
       case "ArrowDown": case "j": return go(r + 1);
       case "ArrowUp": case "k": return go(Math.max(r - 1, 0));
@@ -280,19 +274,19 @@ class TraceView {
       case "End": return go(this.visible.length - 1);
       case "ArrowRight":
         e.preventDefault();
-        if (this.selected < 0) return go(0);
-        if (this.collapsed.has(this.selected)) this.toggle(this.selected);
-        else if (this.children[this.selected].length) this.select(this.children[this.selected][0]);
+        if (sel < 0) return go(0);
+        if (this.collapsed.has(sel)) this.toggle(sel);
+        else if (m.children[sel].length) this.select(m.children[sel][0]);
         return;
       case "ArrowLeft":
         e.preventDefault();
-        if (this.selected < 0) return go(0);
-        if (this.children[this.selected].length && !this.collapsed.has(this.selected)) this.toggle(this.selected);
-        else if (this.parent[this.selected] >= 0) this.select(this.parent[this.selected]);
+        if (sel < 0) return go(0);
+        if (m.children[sel].length && !this.collapsed.has(sel)) this.toggle(sel);
+        else if (m.parent[sel] >= 0) this.select(m.parent[sel]);
         return;
       case "Enter": case " ":
         e.preventDefault();
-        if (this.selected >= 0) this.toggle(this.selected);
+        if (sel >= 0) this.toggle(sel);
         return;
       case "/":
         e.preventDefault();
@@ -301,16 +295,17 @@ class TraceView {
     }
   }
 
-  find(text) {
+  find(text, { write = true } = {}) {
     const q = text.trim().toLowerCase();
+    if (write) this.writeUrl(false);
     if (!q) { this.matches = null; this.matchList = []; this.findCount.textContent = ""; this.drawRows(); return; }
     const hit = v => String(v).toLowerCase().includes(q);
     this.matches = new Set();
-    this.spans.forEach((s, i) => {
+    this.m.spans.forEach((s, i) => {
       if (hit(s.service) || hit(s.name) || s.span_id === q || hit(s.status.message) ||
           Object.entries(s.attributes).some(([k, v]) => hit(k) || hit(v))) this.matches.add(i);
     });
-    this.matchList = this.order.filter(i => this.matches.has(i));
+    this.matchList = this.m.order.filter(i => this.matches.has(i));
     this.matchPos = -1;
     this.findCount.textContent = `${this.matchList.length} match${this.matchList.length === 1 ? "" : "es"}`;
     this.drawRows();
@@ -324,30 +319,28 @@ class TraceView {
   }
 
   setBottleneck(b) {
+    this.bannerEl.classList.remove("pending");
     if (!b) {
-      this.bannerEl.classList.remove("pending");
       this.bannerEl.replaceChildren(h("span", { class: "muted" }, "The critical path could not be computed."));
       return;
     }
     this.bn = b;
     for (const seg of b.critical_path || []) {
-      const i = this.index.get(seg.span_id);
+      const i = this.m.index.get(seg.span_id);
       if (i === undefined) continue;
       if (!this.cp.has(i)) this.cp.set(i, []);
-      this.cp.get(i).push([seg.start_ns - this.t0, seg.end_ns - this.t0]);
+      this.cp.get(i).push([seg.start_ns - this.m.t0, seg.end_ns - this.m.t0]);
     }
     this.bnSelf = new Map((b.spans || []).map(s => [s.span_id, s]));
     const bn = b.bottleneck;
-    this.bannerEl.classList.remove("pending");
     if (!bn) {
       this.bannerEl.replaceChildren(h("span", { class: "muted" }, "No bottleneck: the trace has no critical path."));
       return;
     }
-    this.bottleneckIdx = this.index.get(bn.span_id) ?? -1;
+    this.bottleneckIdx = this.m.index.get(bn.span_id) ?? -1;
     this.bnShare = bn.share;
-    const open = h("a", { href: "#", id: "bottleneck-span", onclick: e => {
-      e.preventDefault(); if (this.bottleneckIdx >= 0) { this.select(this.bottleneckIdx); this.waterfall.focus(); } } },
-      h("span", { class: "svc", style: { "--svc": serviceColour(bn.service) } }, bn.service), " › ",
+    const open = h("a", { href: `?span=${bn.span_id}`, id: "bottleneck-span" },
+      h("span", { class: "svc", style: { "--svc": this.colour(bn.service) } }, bn.service), " › ",
       h("strong", {}, bn.operation), bn.db_system ? ` (${bn.db_system})` : "");
     this.bannerEl.replaceChildren(
       h("div", {}, h("span", { class: "bn-title" }, "This is your bottleneck: "), open,
@@ -360,98 +353,12 @@ class TraceView {
             h("span", { class: "muted" }, fmtMs(p.time_ms)))])));
     this.drawRows();
     if (this.selected >= 0) this.showPanel(this.selected);
-    this.fillCriticalStats();
+    fillCriticalStats(this);
   }
 
-  showPanel(i) {
-    const s = this.spans[i];
-    const kv = obj => {
-      const entries = Object.entries(obj || {});
-      if (!entries.length) return h("p", { class: "muted small" }, "none");
-      return h("table", { class: "kv" }, h("tbody", {}, entries.sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) =>
-        h("tr", {}, h("th", {}, k), h("td", {}, typeof v === "object" ? JSON.stringify(v) : String(v))))));
-    };
-    const bnInfo = this.bnSelf?.get(s.span_id);
-    const selfMs = bnInfo?.self_time_ms ?? this.selfNs[i] / 1e6;
-    const parent = this.parent[i] >= 0 ? this.spans[this.parent[i]] : null;
-    this.panel.replaceChildren(
-      h("h2", {}, h("span", { class: "dot", style: { background: serviceColour(s.service) } }), " ", s.name),
-      i === this.bottleneckIdx ? h("p", { class: "bn-note" }, `This is your bottleneck: ${fmtPct(this.bnShare)} of the request.`) : null,
-      h("table", { class: "kv facts-table" }, h("tbody", {},
-        row("Service", s.service), row("Kind", s.kind),
-        row("Status", h("span", { class: s.status.code === "error" ? "err" : "" },
-                        s.status.code + (s.status.message ? `: ${s.status.message}` : ""))),
-        row("Duration", fmtMs(s.duration_ms)), row("Self time", fmtMs(selfMs)),
-        bnInfo ? row("On critical path", `${fmtMs(bnInfo.critical_path_ms)} (${fmtPct(bnInfo.share, 1)})`) : null,
-        row("Starts at", `+${fmtMs(this.rel[i] / 1e6)}`),
-        row("Span ID", h("span", { class: "mono" }, s.span_id)),
-        row("Parent", parent ? h("a", { href: "#", onclick: e => { e.preventDefault(); this.select(this.parent[i]); } },
-                                 `${parent.service} ${parent.name}`)
-                             : (s.parent_span_id ? h("span", { class: "mono" }, `${s.parent_span_id} (missing)`) : "root")),
-        row("Scope", `${s.scope.name}${s.scope.version ? " " + s.scope.version : ""}`),
-        s.sampling_policy ? row("Sampled by", `${s.sampling_policy} (×${s.adjusted_count})`) : null)),
-      h("h3", {}, "Attributes"), h("div", { id: "span-attributes" }, kv(s.attributes)),
-      h("h3", {}, `Events (${s.events.length})`),
-      s.events.length ? h("ul", { class: "events" }, s.events.map(ev => h("li", {},
-        h("span", { class: "mono small" }, `+${fmtMs((ev.time_ns - this.t0) / 1e6)}`), " ", h("strong", {}, ev.name),
-        kv(ev.attributes)))) : h("p", { class: "muted small" }, "none"),
-      h("h3", {}, `Links (${s.links.length})`),
-      s.links.length ? h("ul", { class: "links" }, s.links.map(l => h("li", {},
-        h("a", { href: `/trace/${l.trace_id}`, class: "mono" }, `${l.trace_id.slice(0, 16)}… / ${l.span_id}`),
-        kv(l.attributes)))) : h("p", { class: "muted small" }, "none"),
-      h("h3", {}, "Resource"), kv(s.resource_attributes));
-  }
-
-  statsSection() {
-    const groups = new Map(), services = new Map();
-    const add = (map, key, i) => {
-      const s = this.spans[i];
-      const g = map.get(key) || { key, count: 0, errors: 0, total: 0, self: 0, max: 0, cp: 0 };
-      g.count++; g.errors += s.status.code === "error" ? 1 : 0; g.total += s.duration_ns;
-      g.self += this.selfNs[i]; g.max = Math.max(g.max, s.duration_ns);
-      map.set(key, g);
-    };
-    this.spans.forEach((s, i) => { add(groups, `${s.service}\u0000${s.name}`, i); add(services, s.service, i); });
-    this.statGroups = { groups, services };
-    const table = (map, id, split) => h("table", { class: "grid-table stats", id },
-      h("thead", {}, h("tr", {}, [...(split ? ["Service", "Operation"] : ["Service"]), "Spans", "Errors",
-        "Total", "Self time", "Avg", "Max", "Critical path"].map(t => h("th", {}, t)))),
-      h("tbody", {}, [...map.values()].sort((a, b) => b.self - a.self).map(g => {
-        const [svc, op] = g.key.split("\u0000");
-        return h("tr", { "data-key": g.key },
-          h("td", {}, h("span", { class: "dot", style: { background: serviceColour(svc) } }), " ", svc),
-          split ? h("td", {}, op) : null,
-          h("td", { class: "num" }, g.count), h("td", { class: "num" + (g.errors ? " err" : "") }, g.errors),
-          h("td", { class: "num" }, fmtMs(g.total / 1e6)), h("td", { class: "num" }, fmtMs(g.self / 1e6)),
-          h("td", { class: "num" }, fmtMs(g.total / g.count / 1e6)), h("td", { class: "num" }, fmtMs(g.max / 1e6)),
-          h("td", { class: "num cp-cell" }, "…"));
-      })));
-    this.statsEl = h("section", { class: "stats-section" },
-      h("h2", {}, "Statistics"),
-      h("div", { class: "stats-grid" },
-        h("div", {}, h("h3", {}, "By service"), table(services, "stats-services", false)),
-        h("div", {}, h("h3", {}, "By operation"), table(groups, "stats-operations", true))));
-    return this.statsEl;
-  }
-
-  fillCriticalStats() {
-    const byKey = new Map();
-    for (const s of this.bn?.spans || []) {
-      for (const key of [`${s.service}\u0000${s.operation}`, s.service]) {
-        byKey.set(key, (byKey.get(key) || 0) + (s.critical_path_ms || 0));
-      }
-    }
-    this.statsEl.querySelectorAll("tr[data-key]").forEach(tr => {
-      const ms = byKey.get(tr.dataset.key) || 0;
-      tr.querySelector(".cp-cell").textContent = ms ? `${fmtMs(ms)} (${fmtPct(ms / (this.bn.duration_ms || 1))})` : "–";
-    });
-  }
+  showPanel(i) { this.panel.replaceChildren(spanPanel(this, i)); }
 }
 
 function fact(label, value) {
   return h("span", { class: "fact" }, h("span", { class: "muted" }, label), " ", value);
-}
-
-function row(label, value) {
-  return h("tr", {}, h("th", {}, label), h("td", {}, value));
 }
