@@ -63,7 +63,10 @@ def test_blocks_per_finding(api):
     out = result.stdout
     assert "Trace doctor" in out and "effective sampling rate 5.0%" in out
     assert "2 problems found" in out
-    assert "HIGH  Trace context is not propagated  (context_not_propagated, 12)" in out
+    assert ("HIGH  Trace context is not propagated  (context_not_propagated, "
+            f"est. {FINDING.estimated_count:,.0f}, stored {FINDING.count:,})") in out
+    # a finding without an estimate (weight 1): the estimate is the stored count
+    assert f"(clock_skew, est. {SKEW.count:,}, stored {SKEW.count:,})" in out
     assert "services:  checkout → payment" in out
     assert f"examples:  {TRACE}" in out
     assert "fix:       Propagate traceparent." in out

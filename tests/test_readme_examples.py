@@ -132,3 +132,27 @@ def test_a_service_name_that_is_not_one_suggests_the_close_names(demo):
     assert result.exit_code == 1
     assert result.stderr.strip() == \
         "spanhouse: no service 'payment'; did you mean payment-service?"
+
+
+def test_the_map_of_the_demo_data_shows_the_lost_context_dashed(demo):
+    """The demo drops the trace context on api-gateway's calls to auth-service (on purpose):
+    on the service map, in Chromium, that call is a dashed "context lost" edge, not missing."""
+    from tests.browser import CHROMIUM, LAUNCH_ARGS
+
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"needs the Debian package chromium ({CHROMIUM})")
+    from playwright.sync_api import sync_playwright
+
+    server, _ = demo
+    edge = "#service-map g[data-edge='api-gateway->auth-service'][data-kind=context_lost]"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        page = browser.new_page(viewport={"width": 1440, "height": 900})
+        page.set_default_timeout(15_000)
+        page.goto(f"{server}/map?since=1h")
+        page.wait_for_selector(edge, state="attached")
+        dash = page.eval_on_selector(f"{edge} path", "p => getComputedStyle(p).strokeDasharray")
+        label = page.text_content(edge)
+        browser.close()
+    assert dash not in ("", "none"), dash
+    assert "context lost" in label

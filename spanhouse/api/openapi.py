@@ -276,8 +276,11 @@ _ANALYSES = {
         "summary": "The trace doctor",
         "description": "Findings about instrumentation mistakes (context not propagated, "
                        "unlinked async hops, missing business context, sampling, clock skew, "
-                       "bad durations, huge traces, high-cardinality span names), each with a "
-                       "count, the offending services, example trace ids and the fix.",
+                       "bad durations, huge traces, high-cardinality span names), each with "
+                       "`estimated_count` (the estimate under sampling: the sum of the "
+                       "offending spans' or traces' AdjustedCount; equal to `count` for "
+                       "distinct span names, which are not sampled), `count` (stored), the "
+                       "offending services, example trace ids and the fix.",
         "operationId": "doctor",
         "parameters": [*_WINDOW, _param("key", "A business key users search by (repeatable; "
                                         "default user.id, order.id, tenant.id).",

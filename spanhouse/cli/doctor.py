@@ -1,8 +1,9 @@
 """``spanhouse doctor``: the trace doctor, a thin client of ``GET /api/v1/doctor``.
 
 Prints the sampling figures (the estimated traffic first, the stored spans second), the checked
-window's note, then one block per finding (severity, title, count, offending services, example
-trace ids, the fix), or "No problems found"; ``--json`` prints the API's data.
+window's note, then one block per finding (severity, title, its count: the estimate under
+sampling first, "est. N", the stored count second, offending services, example trace ids, the
+fix), or "No problems found"; ``--json`` prints the API's data.
 Failures are one line on stderr: exit 2 for bad input (ours or the API's 400), 1 otherwise.
 """
 
@@ -78,6 +79,13 @@ def sampling_line(sampling: dict) -> str:
             f"{_rate(sampling.get('rate', 1.0))}")
 
 
+def finding_count(finding: dict) -> str:
+    """``est. 240, stored 12``: the finding's estimated count (weighted by AdjustedCount)
+    first, the stored one second (an older server sends no estimate: the stored count)."""
+    stored = finding.get("count", 0)
+    return f"est. {finding.get('estimated_count', stored):,.0f}, stored {stored:,}"
+
+
 def print_report(data: dict, query: dict) -> None:
     """The human output of ``spanhouse doctor``."""
     from rich.markup import escape
@@ -101,7 +109,7 @@ def print_report(data: dict, query: dict) -> None:
         style = SEVERITY_STYLE.get(severity, "bold")
         out.print()
         out.print(f"[{style}]{escape(severity.upper())}[/{style}]  [bold]{escape(f['title'])}"
-                  f"[/bold]  [dim]({escape(f['code'])}, {f['count']:,})[/dim]")
+                  f"[/bold]  [dim]({escape(f['code'])}, {finding_count(f)})[/dim]")
         if f.get("services"):
             out.print(f"  services:  {escape(', '.join(f['services']))}")
         if f.get("examples"):

@@ -21,6 +21,12 @@ Three databases (times in ms after ``B``; every entry span carries ``user.id`` u
                 - batch: a trace of 60 spans (the test lowers huge_trace_spans to 50);
                 - pay-sampled: an error trace kept at 5% (AdjustedCount 20).
 ``unsampled``   3,000 spans in 10 s, AdjustedCount 1 everywhere (100%): over-sampling.
+``weighted``    tail-sampled mistakes, each span kept with a weight (AdjustedCount 20, 5, 4 or
+                1; every span of a trace the same): timer's zero and two-day spans
+                (bad_duration), legacy's entry spans without business keys
+                (no_business_context), inventory's orphans (context_not_propagated), cart ->
+                stock clock skew. ``Weighted`` records the weight of every offending span or
+                trace: the findings' estimated_count is their sum, count their number.
 """
 
 from __future__ import annotations
@@ -236,6 +242,48 @@ def problems_batch() -> SpanBatch:
     return d.done()
 
 
+class Weighted:
+    """Weights of the weighted data set's offending spans (or traces), per check."""
+
+    bad: list[float] = []                 # timer: spans lasting 0 ns or two days
+    unkeyed: list[float] = []             # legacy: entry spans without a business key
+    orphans: list[float] = []             # inventory: traces whose parent never arrives
+    skewed: list[float] = []              # stock: server spans outside their cart client
+
+
+def weighted_batch() -> SpanBatch:
+    d = Data()
+    w, pol = Weighted, "probabilistic"
+    for i, weight in enumerate([20.0, 20.0, 5.0, 1.0, 20.0]):    # bad durations
+        t0 = i * 1000
+        end = t0 + (2 * 86_400_000 if i == 4 else 0)              # the last lasts two days
+        d.span(new_trace("e1"), "", "timer", "tick", SERVER, t0, end, USER, weight=weight,
+               policy=pol)
+        w.bad.append(weight)
+    for i in range(12):                                           # no business context
+        weight = 1.0 if i % 4 == 0 else 20.0
+        t0 = 10_000 + i * 1000
+        d.span(new_trace("e2"), "", "legacy", "GET /report", SERVER, t0, t0 + 40,
+               {"http.route": "/report"}, weight=weight, policy=pol)
+        w.unkeyed.append(weight)
+    for i, weight in enumerate([20.0, 20.0, 4.0]):                # parents never arrive
+        t0 = 30_000 + i * 1000
+        d.span(new_trace("e3"), "deadbeefdeadbeef", "inventory", "reserve", SERVER, t0,
+               t0 + 50, USER, weight=weight, policy=pol)
+        w.orphans.append(weight)
+    for i, weight in enumerate([20.0, 5.0, 20.0]):                # clock skew
+        t0 = 40_000 + i * 1000
+        trace = new_trace("e4")
+        root = d.span(trace, "", "cart", "GET /cart", SERVER, t0, t0 + 500, USER,
+                      weight=weight, policy=pol)
+        call = d.span(trace, root, "cart", "GET /stock", CLIENT, t0 + 300, t0 + 400,
+                      {"peer.service": "stock"}, weight=weight, policy=pol)
+        d.span(trace, call, "stock", "GET /stock", SERVER, t0 + 100, t0 + 180, USER,
+               weight=weight, policy=pol)
+        w.skewed.append(weight)
+    return d.done()
+
+
 def unsampled_batch() -> SpanBatch:
     d = Data()
     for i in range(300):
@@ -253,7 +301,7 @@ def stores(tmp_path_factory):
     """Per data set, its store with Spanhouse's additions and (``NAME/spans``) the same
     database read through the traces table alone."""
     batches = {"clean": [clean_batch()], "problems": [problems_batch()],
-               "unsampled": [unsampled_batch()]}
+               "unsampled": [unsampled_batch()], "weighted": [weighted_batch()]}
     with loaded_databases(tmp_path_factory, "chdb-doctor", batches) as (factory, databases):
         out = {}
         for name, database in databases.items():
@@ -400,6 +448,49 @@ def test_huge_traces(problems):
     assert dict(f.details)["by_service"][0]["max_spans"] == 60
 
 
+def _quoted(estimate: float, stored: int, unit: str) -> str:
+    return f"est. {estimate:,.0f} {unit} ({stored:,} stored)"
+
+
+@pytest.mark.parametrize("name", ["weighted", "weighted/spans"])
+def test_finding_counts_are_estimates_with_stored_counts_second(stores, name):
+    """Under tail sampling each stored span stands for AdjustedCount spans: every finding's
+    estimated_count is the sum of its offending spans' (traces') weights, count their stored
+    number; the fix quotes the estimate first. With the span stats, and from the spans alone."""
+    report = run_doctor(stores[name], *WINDOW)
+    expected = {"bad_duration": (Weighted.bad, "spans"),
+                "no_business_context": (Weighted.unkeyed, "entry spans"),
+                "context_not_propagated": (Weighted.orphans, "traces"),
+                "clock_skew": (Weighted.skewed, "calls")}
+    assert expected.keys() <= {f.code for f in report.findings}
+    for code, (weights, unit) in expected.items():
+        f = _finding(report, code)
+        assert (f.count, f.estimated_count) == (len(weights), sum(weights)), code
+        assert f.estimated_count != f.count                 # the weights matter here
+        assert f.to_json()["estimated_count"] == sum(weights)
+        assert f.to_json()["count"] == len(weights)
+        assert _quoted(sum(weights), len(weights), unit) in f.fix, (code, f.fix)
+    by_service = dict(_finding(report, "no_business_context").details)["by_service"]
+    assert [(b["service"], b["missing"], b["missing_estimated"]) for b in by_service] == [
+        ("legacy", len(Weighted.unkeyed), sum(Weighted.unkeyed))]
+    fragments = dict(_finding(report, "context_not_propagated").details)["fragments"]
+    assert [(x["service"], x["traces"], x["estimated_traces"]) for x in fragments] == [
+        ("inventory", len(Weighted.orphans), sum(Weighted.orphans))]
+
+
+def test_unweighted_findings_estimate_their_stored_count(problems):
+    """At weight 1 the estimate is the stored count; distinct span names are no sampled unit
+    (their estimate is their count); the one error trace kept at 5% stands for 20."""
+    for f in problems.findings:
+        if f.code == "errors_sampled_away":
+            assert (f.count, f.estimated_count) == (1, 20.0)
+            assert _quoted(20, 1, "traces") in f.fix
+        else:
+            assert f.estimated_count == f.count, f.code
+    f = _finding(problems, "high_cardinality_span_names")
+    assert f.estimated_count == f.count == 12
+
+
 def test_findings_are_ordered_and_json(problems):
     order = ["high", "medium", "low"]
     levels = [order.index(f.severity) for f in problems.findings]
@@ -408,8 +499,8 @@ def test_findings_are_ordered_and_json(problems):
     assert set(body) == {"start", "end", "checked_window", "findings", "sampling",
                          "business_keys", "elapsed_ms"}
     for f in body["findings"]:
-        assert set(f) == {"code", "title", "severity", "count", "services", "examples", "fix",
-                          "details"}
+        assert set(f) == {"code", "title", "severity", "count", "estimated_count", "services",
+                          "examples", "fix", "details"}
         assert isinstance(f["details"], dict)
 
 
@@ -490,7 +581,7 @@ def _comparable(report: DoctorReport) -> dict:
     return out
 
 
-@pytest.mark.parametrize("name", ["clean", "problems", "unsampled"])
+@pytest.mark.parametrize("name", ["clean", "problems", "unsampled", "weighted"])
 @pytest.mark.parametrize("cut_s", [0, 7, 59])
 def test_span_stats_and_spans_agree(stores, name, cut_s):
     """With the span stats (whole minutes) and the spans of the partial minutes, or with the

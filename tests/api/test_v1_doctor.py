@@ -39,7 +39,8 @@ def report(start_ns: int, end_ns: int, findings=()) -> DoctorReport:
 
 
 FINDING = Finding(code="context_not_propagated", title="Trace context is not propagated",
-                  severity="high", count=12, services=("checkout → payment",),
+                  severity="high", count=12, estimated_count=240.0,   # 12 calls kept at 5%
+                  services=("checkout → payment",),
                   examples=(TRACE,), fix="Propagate traceparent.",
                   details=(("broken_calls", [{"caller": "checkout", "callee": "payment"}]),))
 
@@ -82,7 +83,8 @@ def test_default_window_and_keys(client, fake):
     assert data["findings"] == [FINDING.to_json()]
     assert data["findings"][0] == {
         "code": "context_not_propagated", "title": "Trace context is not propagated",
-        "severity": "high", "count": 12, "services": ["checkout → payment"],
+        "severity": "high", "estimated_count": 240.0, "count": 12,
+        "services": ["checkout → payment"],
         "examples": [TRACE], "fix": "Propagate traceparent.",
         "details": {"broken_calls": [{"caller": "checkout", "callee": "payment"}]}}
     assert data["sampling"]["rate"] == 0.05 and data["sampling"]["bytes_per_span"] == 120.0

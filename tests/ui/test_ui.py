@@ -221,6 +221,16 @@ def test_doctor_findings_link_to_traces(page, shop):
     page.wait_for_selector("#findings")
     codes = page.eval_on_selector_all("#findings [data-code]", "fs => fs.map(f => f.dataset.code)")
     assert "no_business_context" in codes
+    # each finding's count: the estimate first, the stored count second (the shop's spans are
+    # all kept, so here the two are equal), as the API reports them
+    server = shop[0]
+    findings = {f["code"]: f for f in server.get("/api/v1/doctor", params={"since": "1h"})
+                .json()["data"]["findings"]}
+    finding = findings["no_business_context"]
+    shown = page.locator("#findings [data-code=no_business_context]")
+    assert shown.locator("[data-testid=finding-count]").inner_text() == \
+        f"est. {round(finding['estimated_count']):,}"
+    assert f"stored {finding['count']:,}" in shown.locator("[data-testid=finding-stored]").inner_text()
     screenshot(page, "doctor")
     link = page.locator("#findings a[data-trace-link]").first
     trace_id = link.get_attribute("data-trace-link")

@@ -19,6 +19,13 @@ Layout:
 - ``check`` and ``checks/``: what a check is, and the checks;
 - ``runner``: ``run_doctor``; ``formatting``: how findings word their figures.
 
+Counts under sampling: a stored span stands for ``AdjustedCount`` spans (``tables.weight``;
+1 on tables the collector's exporter created). Every finding counts its spans or traces twice
+in the same ClickHouse query: ``estimated_count`` (the sum of their weights; a trace weighs its
+spans' largest) and the stored ``count``; its ``fix`` quotes "est. N spans (M stored)"
+(``formatting.estimated``). Distinct span names are not sampled units: their estimate is their
+count.
+
 Adding a check: write ``checks/<code>.py`` with a docstring (the mistake, why it matters), a
 function ``(ctx: Context, facts: Facts) -> Finding | None`` and
 ``CHECK = Check("<code>", <function>)`` (``relations=True`` for a check of relations between

@@ -57,10 +57,11 @@ def graph(tables: Tables) -> str:
     """``${graph}``: the span graph addition, else the same columns computed from the traces
     table (the view's select list, ``spanhouse/store/sql/span_graph_columns.sql``, as a
     subquery: the checks filter it with WHERE, which ClickHouse pushes into it and on to
-    PREWHERE)."""
+    PREWHERE), with ``Weight`` (the span's AdjustedCount, or 1) as the addition has it."""
     if tables.span_graph is not None:
         return tables.span_graph
-    return f"(SELECT {span_graph_columns()} FROM {tables.traces})"
+    return (f"(SELECT {span_graph_columns()}, toFloat64({tables.weight}) AS Weight "
+            f"FROM {tables.traces})")
 
 
 def table_names(tables: Tables) -> tuple[str, str] | None:

@@ -26,6 +26,12 @@ def join(names, limit: int = 4) -> str:
     return ", ".join(names[:limit]) + f" and {len(names) - limit} more"
 
 
+def estimated(estimate: float, stored: int, unit: str) -> str:
+    """``est. 240 spans (12 stored)``: a count of sampled units, the estimate (weighted by
+    AdjustedCount) first, what is stored second."""
+    return f"est. {estimate:,.0f} {unit} ({stored:,} stored)"
+
+
 def ms(ns: float) -> str:
     return f"{ns / 1e6:,.0f} ms" if ns >= 1e6 else f"{ns / 1e3:,.0f} µs"
 

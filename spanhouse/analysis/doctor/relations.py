@@ -38,10 +38,11 @@ def count_kinds(ctx: Context) -> Kinds:
 
 
 def trace_shapes(ctx: Context) -> list[tuple]:
-    """``doctor_traces.sql``: (problem, service, traces, max spans, examples) per orphan,
-    multi_root and huge problem of the window's traces."""
-    return ctx.run(ctx.sql("doctor_traces.sql", roots=ctx.tables.roots), "trace shapes",
-                   huge=ctx.t.huge_trace_spans)
+    """``doctor_traces.sql``: (problem, service, traces, estimated traces, max spans,
+    examples) per orphan, multi_root and huge problem of the window's traces."""
+    root_weight = "Weight" if ctx.tables.entry_error is not None else ctx.tables.weight
+    return ctx.run(ctx.sql("doctor_traces.sql", roots=ctx.tables.roots, root_weight=root_weight),
+                   "trace shapes", huge=ctx.t.huge_trace_spans)
 
 
 def relation_slice(ctx: Context, window_spans: int) -> tuple[Context, dict | None]:

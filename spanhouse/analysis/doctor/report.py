@@ -16,15 +16,24 @@ class Finding:
     code: str
     title: str
     severity: str                             # "high", "medium" or "low"
-    count: int                                # occurrences (see details for their unit)
+    count: int                                # STORED occurrences (see details for their unit)
     services: tuple[str, ...]                 # offending services, "caller → callee" for edges
     examples: tuple[str, ...]                 # up to 5 trace ids
     fix: str
     details: tuple[tuple[str, Any], ...] = ()  # check-specific figures (JSON-ready values)
+    # The estimate of ``count`` under sampling: the sum of the offending spans' (or traces')
+    # AdjustedCount, computed in the same query as ``count``. For things that are not sampled
+    # units (distinct span names) it equals ``count``. None: taken as ``count``.
+    estimated_count: float | None = None
+
+    @property
+    def estimate(self) -> float:
+        return float(self.count if self.estimated_count is None else self.estimated_count)
 
     def to_json(self) -> dict:
         return {"code": self.code, "title": self.title, "severity": self.severity,
-                "count": self.count, "services": list(self.services),
+                "estimated_count": round(self.estimate, 3), "count": self.count,
+                "services": list(self.services),
                 "examples": list(self.examples), "fix": self.fix, "details": dict(self.details)}
 
 

@@ -33,6 +33,7 @@ class SampledErrors:
 
     policies: tuple[str, ...] = ()            # the policies that kept them ("(none)": no policy)
     traces: int = 0
+    estimated_traces: float = 0.0             # the sum of those traces' AdjustedCount
     examples: tuple[str, ...] = ()            # trace ids
     services: tuple[str, ...] = ()
 
@@ -56,16 +57,18 @@ def find_sampled_errors(ctx: Context, policies: list[PolicyCounts]) -> SampledEr
     if not names:
         return SampledErrors()
     entry_error = ctx.tables.entry_error
-    fragments = ({"source": entry_error, "sampled_error": "IsError = 1 AND Weight > 1"}
+    fragments = ({"source": entry_error, "sampled_error": "IsError = 1 AND Weight > 1",
+                  "sampled_weight": "Weight"}
                  if entry_error is not None else
-                 {"source": ctx.tables.traces,
+                 {"source": ctx.tables.traces, "sampled_weight": ctx.tables.weight,
                   "sampled_error": (f"{ctx.tables.fragments['is_error']} "
                                     f"AND toFloat64({ctx.tables.weight}) > 1")})
     rows = ctx.run(ctx.sql("doctor_sampled_errors.sql", **fragments), "sampled errors")
     if not rows:
         return SampledErrors(names)
-    traces, examples, services = rows[0]
-    return SampledErrors(names, int(traces), tuple(examples), tuple(sorted(services)))
+    traces, estimated, examples, services = rows[0]
+    return SampledErrors(names, int(traces), float(estimated), tuple(examples),
+                         tuple(sorted(services)))
 
 
 def _bytes_per_span(ctx: Context, spans: int) -> float | None:

@@ -3,7 +3,8 @@
 --                  no CONSUMER or SERVER child in the lookup window and no span of the lookup
 --                  window linking to them (Links.TraceId/Links.SpanId);
 --   consumer_root  CONSUMER spans that are roots and carry no link.
--- Per (what, service, destination): all such spans, the unlinked ones, up to 5 example traces.
+-- Per (what, service, destination): all such spans, the unlinked ones (stored, and estimated:
+-- the sum of their Weight, AdjustedCount), up to 5 example traces.
 SELECT * FROM (
 SELECT
     'producer' AS what,
@@ -11,10 +12,11 @@ SELECT
     toString(Destination) AS destination,
     count() AS spans,
     countIf(unlinked) AS unlinked_spans,
+    sumIf(Weight, unlinked) AS unlinked_estimated,
     groupArrayIf(5)(TraceId, unlinked) AS examples
 FROM (
     SELECT
-        TraceId, ServiceName, Destination,
+        TraceId, ServiceName, Destination, Weight,
         SpanHash NOT IN (
             SELECT ParentHash FROM ${graph}
             WHERE ${wide} AND ParentHash != 0
@@ -34,6 +36,7 @@ SELECT
     toString(Destination) AS destination,
     count() AS spans,
     countIf(ParentHash = 0 AND empty(LinkHashes)) AS unlinked_spans,
+    sumIf(Weight, ParentHash = 0 AND empty(LinkHashes)) AS unlinked_estimated,
     groupArrayIf(5)(TraceId, ParentHash = 0 AND empty(LinkHashes)) AS examples
 FROM ${graph}
 WHERE ${window} AND SpanKind IN ${consumer_kinds}

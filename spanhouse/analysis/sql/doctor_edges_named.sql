@@ -5,22 +5,24 @@
 -- all in the lookup window (the callee's server span started a trace of its own) while the
 -- callee reported server spans overlapping the call. Spans started after {settled} are left
 -- out (their children may not be exported yet). Per (caller, callee): all named calls,
--- broken ones, and up to 5 example trace ids of broken calls.
+-- broken ones (stored, and estimated: the sum of their client spans' Weight, AdjustedCount),
+-- and up to 5 example trace ids of broken calls.
 SELECT
     caller,
     callee,
     count() AS calls,
     countIf(broken) AS broken_calls,
+    sumIf(Weight, broken) AS broken_estimated,
     groupArrayIf(5)(TraceId, broken) AS examples
 FROM (
     SELECT
-        TraceId, caller, {callees:Array(String)}[i] AS callee,
+        TraceId, Weight, caller, {callees:Array(String)}[i] AS callee,
         ts <= {lasts:Array(Int64)}[i] AND te >= {firsts:Array(Int64)}[i]
             AND SpanHash NOT IN (
                 SELECT ParentHash FROM ${graph} WHERE ${wide} AND ParentHash != 0) AS broken
     FROM (
         SELECT
-            TraceId, SpanHash, toString(ServiceName) AS caller,
+            TraceId, SpanHash, Weight, toString(ServiceName) AS caller,
             toUnixTimestamp64Nano(Timestamp) AS ts, ts + toInt64(Duration) AS te,
             toString(Target) AS target,
             indexOf({callees:Array(String)}, target) AS exact,

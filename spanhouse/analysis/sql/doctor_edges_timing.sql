@@ -5,29 +5,32 @@
 -- ({tolerance} ns of slack) is its likely lost callee; the closest start wins. The range
 -- join is an equi-join on 100 ms buckets: a candidate spans the buckets of
 -- [start, start + min(duration, max_gap)], a root sits in the bucket of its start.
--- Per (caller, caller operation): the candidates, and per callee the matched candidates with
--- up to 5 example trace ids of the caller and of the callee's roots.
+-- Per (caller, caller operation): the candidates, and per callee the matched candidates (stored,
+-- and estimated: the sum of their Weight, AdjustedCount) with up to 5 example trace ids of the
+-- caller and of the callee's roots.
 SELECT
     caller, operation,
     any(candidates) AS candidates,
     best.1 AS callee,
     count() AS matched,
+    sum(weight) AS matched_estimated,
     groupArray(5)(c_trace) AS examples,
     groupArray(5)(best.2) AS callee_examples
 FROM (
     SELECT
         c.trace AS c_trace, c.sid AS sid, c.caller AS caller, c.operation AS operation,
-        any(c.candidates) AS candidates,
+        any(c.candidates) AS candidates, any(c.weight) AS weight,
         argMin(tuple(r.callee, r.trace), r.ts - c.ts) AS best
     FROM (
         SELECT
-            TraceId AS trace, SpanHash AS sid, caller, operation, ts, te,
+            TraceId AS trace, SpanHash AS sid, Weight AS weight, caller, operation, ts, te,
             count() OVER (PARTITION BY caller, operation) AS candidates,
             arrayJoin(range(intDiv(ts, 100000000),
                             intDiv(least(te, ts + {max_gap:Int64}), 100000000) + 1)) AS bucket
         FROM (
             SELECT
-                TraceId, SpanHash, toString(ServiceName) AS caller, toString(SpanName) AS operation,
+                TraceId, SpanHash, Weight, toString(ServiceName) AS caller,
+                toString(SpanName) AS operation,
                 toUnixTimestamp64Nano(Timestamp) AS ts, ts + toInt64(Duration) AS te
             FROM ${graph}
             WHERE ${window} AND Timestamp <= fromUnixTimestamp64Nano({settled:Int64})

@@ -17,22 +17,25 @@
 -- lookup window's span set); only the traces with a problem leave the group. The root spans
 -- are read apart (${roots} is small).
 -- One row per (problem, service): the services of the orphans, of the roots, or the trace's
--- first root; with the number of traces and up to 5 example trace ids.
+-- first root; with the number of traces, stored and estimated (the sum of each trace's weight:
+-- the largest Weight, AdjustedCount, of its spans; ${root_weight} for ${roots}), and up to 5
+-- example trace ids.
 SELECT
     problem,
     service,
     count() AS traces,
+    sum(w) AS estimated,
     max(spans) AS max_spans,
     groupArray(5)(trace) AS examples
 FROM (
-    SELECT found.1 AS problem, found.2 AS service, trace,
+    SELECT found.1 AS problem, found.2 AS service, trace, w,
            if(found.1 = 'huge', n, toUInt64(0)) AS spans
     FROM (
-        SELECT TraceHash AS h, toUInt64(count()) AS n, any(TraceId) AS trace,
+        SELECT TraceHash AS h, toUInt64(count()) AS n, any(TraceId) AS trace, max(Weight) AS w,
                argMin(toString(ServiceName), (ParentHash != 0, Timestamp)) AS first_service,
                groupUniqArrayIf(toString(ServiceName), orphan) AS orphan_services
         FROM (
-            SELECT TraceHash, TraceId, ServiceName, ParentHash, Timestamp,
+            SELECT TraceHash, TraceId, ServiceName, ParentHash, Timestamp, Weight,
                    ParentHash != 0 AND Timestamp <= fromUnixTimestamp64Nano({settled:Int64})
                    AND ParentHash NOT IN (SELECT SpanHash FROM ${graph} WHERE ${wide}) AS orphan
             FROM ${graph}
@@ -44,10 +47,11 @@ FROM (
     ARRAY JOIN arrayConcat(arrayMap(s -> ('orphan', s), orphan_services),
                            if(n > {huge:UInt64}, [('huge', first_service)], [])) AS found
     UNION ALL
-    SELECT 'multi_root' AS problem, arrayJoin(services) AS service, TraceId AS trace,
+    SELECT 'multi_root' AS problem, arrayJoin(services) AS service, TraceId AS trace, w,
            toUInt64(0) AS spans
     FROM (
-        SELECT TraceId, groupUniqArray(toString(ServiceName)) AS services
+        SELECT TraceId, groupUniqArray(toString(ServiceName)) AS services,
+               max(toFloat64(${root_weight})) AS w
         FROM ${roots}
         GROUP BY TraceId
         HAVING count() > 1

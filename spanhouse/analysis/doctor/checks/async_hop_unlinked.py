@@ -6,6 +6,9 @@ spans that are roots without a link (``doctor_async.sql``), when they are at lea
 
 Why it matters: the work done after a queue (often most of it) shows up as unrelated traces,
 so a slow or failing request cannot be followed past its first hop.
+
+Its count is of unlinked spans: stored, and estimated (the sum of their AdjustedCount), from the
+same query.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from __future__ import annotations
 from spanhouse.analysis.doctor.check import Check
 from spanhouse.analysis.doctor.context import Context
 from spanhouse.analysis.doctor.facts import Facts
-from spanhouse.analysis.doctor.formatting import examples, join
+from spanhouse.analysis.doctor.formatting import estimated, examples, join
 from spanhouse.analysis.doctor.report import Finding
 
 
@@ -24,7 +27,7 @@ def _services(rows: list[tuple]) -> list[str]:
     consumers = [r for r in rows if r[0] == "consumer_root"]
     services: list[str] = []
     paired_consumers: set[tuple[str, str]] = set()
-    for _, producer, dest, _, _, _ in producers:
+    for _, producer, dest, *_ in producers:
         matches = [c for c in consumers if dest and c[2] == dest]
         if matches:
             for c in matches:
@@ -40,6 +43,7 @@ def async_hop_unlinked(ctx: Context, facts: Facts) -> Finding | None:
     if not facts.kinds.producers and not facts.kinds.consumers:
         return None
     share = ctx.t.async_min_share
+    # (what, service, destination, spans, unlinked, unlinked estimated, examples)
     rows = [r for r in ctx.rows("doctor_async.sql", "queue hops")
             if r[4] > 0 and r[4] / max(r[3], 1) >= share]
     if not rows:
@@ -47,9 +51,12 @@ def async_hop_unlinked(ctx: Context, facts: Facts) -> Finding | None:
     producers = [r[1] for r in rows if r[0] == "producer"]
     consumers = [r[1] for r in rows if r[0] == "consumer_root"]
     detail = [{"kind": what, "service": service, "destination": dest, "spans": int(spans),
-               "unlinked_spans": int(unlinked), "examples": list(found)}
-              for what, service, dest, spans, unlinked, found in rows]
-    fix = ("Inject the trace context into the message headers where "
+               "unlinked_spans": int(unlinked), "unlinked_estimated": float(est),
+               "examples": list(found)}
+              for what, service, dest, spans, unlinked, est, found in rows]
+    count, estimate = sum(int(r[4]) for r in rows), sum(float(r[5]) for r in rows)
+    fix = (f"{estimated(estimate, count, 'spans').capitalize()} cross a queue unconnected. "
+           "Inject the trace context into the message headers where "
            f"{join(producers) or 'the producer'} publishes and extract it in "
            f"{join(consumers) or 'the consumer'} (the messaging instrumentation "
            "of your client library, or propagate.inject()/extract() by hand); start the "
@@ -57,9 +64,9 @@ def async_hop_unlinked(ctx: Context, facts: Facts) -> Finding | None:
     return Finding(
         code="async_hop_unlinked",
         title="Queue hops lose the trace: producer and consumer spans are not connected",
-        severity="high", count=sum(int(r[4]) for r in rows),
+        severity="high", count=count, estimated_count=estimate,
         services=tuple(dict.fromkeys(_services(rows))),
-        examples=examples(*[r[5] for r in rows]), fix=fix,
+        examples=examples(*[r[6] for r in rows]), fix=fix,
         details=(("spans", detail),))
 
 

@@ -5,6 +5,8 @@ at least ``span_names_min_id_like`` names holding an id-like segment (``GET /use
 
 Why it matters: names are for grouping; every distinct one is a new operation, so per-operation
 latency, error rates and the operation lists drown in one-off names.
+
+Its count is of distinct span names, which are not sampled units: its estimate is the count.
 """
 
 from __future__ import annotations
@@ -32,7 +34,10 @@ def high_cardinality_span_names(ctx: Context, facts: Facts) -> Finding | None:
     return Finding(
         code="high_cardinality_span_names",
         title="Span names with ids in them (too many distinct names)",
+        # distinct span names are no sampled unit (a name stored once exists, whatever its
+        # span's weight): the estimate is the count
         severity="medium", count=sum(r.names for r in rows),
+        estimated_count=sum(r.names for r in rows),
         services=tuple(r.service for r in rows),
         examples=examples(*[b["examples"] for b in by_service]),
         fix=(f"Name the spans of {join(r.service for r in rows)} by their route template "

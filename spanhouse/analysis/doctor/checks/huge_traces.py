@@ -12,25 +12,28 @@ from __future__ import annotations
 from spanhouse.analysis.doctor.check import Check
 from spanhouse.analysis.doctor.context import Context
 from spanhouse.analysis.doctor.facts import Facts
-from spanhouse.analysis.doctor.formatting import examples, join
+from spanhouse.analysis.doctor.formatting import estimated, examples, join
 from spanhouse.analysis.doctor.report import Finding
 
 
 def huge_traces(ctx: Context, facts: Facts) -> Finding | None:
+    # (problem, service, traces, estimated traces, max spans, examples)
     huge = [r for r in facts.shapes if r[0] == "huge"]
     if not huge:
         return None
+    count, estimate = sum(int(r[2]) for r in huge), sum(float(r[3]) for r in huge)
     return Finding(
         code="huge_traces",
         title=f"Traces with more than {ctx.t.huge_trace_spans:,} spans",
-        severity="medium", count=sum(int(r[2]) for r in huge), services=tuple(r[1] for r in huge),
-        examples=examples(*[r[4] for r in huge]),
-        fix=(f"Traces of {join(r[1] for r in huge)} hold up to {max(int(r[3]) for r in huge):,} "
-             "spans (a loop or a batch job under one trace): give each item its own trace "
-             "linked to the batch span (span links), or stop creating a span per iteration."),
+        severity="medium", count=count, estimated_count=estimate,
+        services=tuple(r[1] for r in huge), examples=examples(*[r[5] for r in huge]),
+        fix=(f"{estimated(estimate, count, 'traces')} of {join(r[1] for r in huge)} hold up to "
+             f"{max(int(r[4]) for r in huge):,} spans (a loop or a batch job under one trace): "
+             "give each item its own trace linked to the batch span (span links), or stop "
+             "creating a span per iteration."),
         details=(("by_service", [{"service": r[1], "traces": int(r[2]),
-                                  "max_spans": int(r[3]), "examples": list(r[4])}
-                                 for r in huge]),))
+                                  "estimated_traces": float(r[3]), "max_spans": int(r[4]),
+                                  "examples": list(r[5])} for r in huge]),))
 
 
 CHECK = Check("huge_traces", huge_traces, relations=True)

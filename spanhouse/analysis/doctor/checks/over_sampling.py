@@ -6,6 +6,8 @@ stored.
 
 Why it matters: storage and query cost grow with every span kept, while 1-5% of the traffic
 plus every error and slow trace answers the same questions.
+
+Its count is of spans: stored, and estimated (the sum of their AdjustedCount).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 from spanhouse.analysis.doctor.check import Check
 from spanhouse.analysis.doctor.context import Context
 from spanhouse.analysis.doctor.facts import Facts
-from spanhouse.analysis.doctor.formatting import byte_size
+from spanhouse.analysis.doctor.formatting import byte_size, estimated
 from spanhouse.analysis.doctor.options import Thresholds
 from spanhouse.analysis.doctor.report import Finding, SamplingSummary
 
@@ -33,8 +35,10 @@ def over_sampling(ctx: Context, facts: Facts) -> Finding | None:
     return Finding(
         code="over_sampling",
         title=f"Over-sampling: {summary.rate:.0%} of the traffic is stored",
-        severity="medium", count=summary.spans, services=(), examples=(),
-        fix=(f"You store {volume} at an effective rate of {summary.rate:.0%}: start at 1-5% "
+        severity="medium", count=summary.spans, estimated_count=summary.estimated_spans,
+        services=(), examples=(),
+        fix=(f"The window's {estimated(summary.estimated_spans, summary.spans, 'spans')}: "
+             f"you store {volume} at an effective rate of {summary.rate:.0%}: start at 1-5% "
              "(probabilistic_sampler, or a tail_sampling probabilistic policy) and keep "
              "the interesting traces with status_code (errors) and latency policies; "
              "raise the rate as needed."),

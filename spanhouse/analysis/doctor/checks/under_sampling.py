@@ -6,6 +6,8 @@ window is not over-sampled: the two findings exclude each other).
 
 Why it matters: a path taken by one request in ten thousand is then almost never in the store,
 and the traces that are kept say little about the tail.
+
+Its count is of spans: stored, and estimated (the sum of their AdjustedCount).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from spanhouse.analysis.doctor.check import Check
 from spanhouse.analysis.doctor.checks.over_sampling import over_sampled
 from spanhouse.analysis.doctor.context import Context
 from spanhouse.analysis.doctor.facts import Facts
+from spanhouse.analysis.doctor.formatting import estimated
 from spanhouse.analysis.doctor.report import Finding
 
 
@@ -25,10 +28,11 @@ def under_sampling(ctx: Context, facts: Facts) -> Finding | None:
     return Finding(
         code="under_sampling",
         title=f"Under-sampling: only {summary.rate:.3%} of the traffic is stored",
-        severity="low", count=summary.spans, services=(), examples=(),
-        fix=("So few traces are kept that rare paths never show up: sample at 1-5%, and "
-             "keep errors and slow traces with tail_sampling status_code and latency "
-             "policies."),
+        severity="low", count=summary.spans, estimated_count=summary.estimated_spans,
+        services=(), examples=(),
+        fix=(f"Of {estimated(summary.estimated_spans, summary.spans, 'spans')}, so few are "
+             "kept that rare paths never show up: sample at 1-5%, and keep errors and slow "
+             "traces with tail_sampling status_code and latency policies."),
         details=(("sampling", summary.to_json()),))
 
 

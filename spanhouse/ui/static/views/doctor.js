@@ -1,6 +1,7 @@
 // The trace doctor: instrumentation mistakes, each with the fix and example traces.
 import { h, api, pageParams, navigate, urlWith, fmtPct, fmtTime, rangeControl, windowParams, errorBox,
          emptyState, traceLink } from "../lib.js";
+import { fmtCount } from "./charts.js";
 
 export async function mount(app) {
   document.title = "Doctor · Spanhouse";
@@ -23,7 +24,8 @@ export async function mount(app) {
   const d = body.data;
   const s = d.sampling || {};
   out.replaceChildren(...[checked(d),
-    h("p", { class: "muted small" }, `${s.spans ?? 0} spans stored in the window`,
+    h("p", { class: "muted small", "data-testid": "doctor-volume" },
+      `est. ${fmtCount(s.estimated_spans ?? s.spans ?? 0)} spans in the window · ${fmtCount(s.spans ?? 0)} stored`,
       s.rate !== undefined ? ` · sampling keeps ${fmtPct(s.rate, 1)}` : "",
       d.elapsed_ms !== undefined ? ` · examined in ${Math.round(d.elapsed_ms)} ms` : "")].filter(Boolean));
   if (!s.spans) { out.append(emptyState("No traces in this window", "Is your exporter pointing at :4317?")); return; }
@@ -31,11 +33,20 @@ export async function mount(app) {
   out.append(h("div", { class: "findings", id: "findings" }, d.findings.map(f =>
     h("article", { class: `finding sev-${f.severity}`, "data-code": f.code },
       h("header", {}, h("span", { class: `sev sev-${f.severity}` }, f.severity), " ", h("strong", {}, f.title),
-        h("span", { class: "muted small" }, ` · ${f.code} · ${f.count}×`)),
+        h("span", { class: "muted small" }, ` · ${f.code} · `), ...findingCount(f)),
       f.services?.length ? h("p", { class: "small" }, h("span", { class: "muted" }, "Services: "), f.services.join(", ")) : null,
       h("p", { class: "fix" }, h("span", { class: "muted" }, "Fix: "), f.fix),
       f.examples?.length ? h("p", { class: "small examples" }, h("span", { class: "muted" }, "Examples: "),
         [...new Set(f.examples)].slice(0, 5).map(id => [traceLink(id), " "])) : null))));
+}
+
+// A finding's count: the estimate under sampling (weighted by AdjustedCount) first, what is
+// stored second (an older server sends no estimate: the stored count stands for it).
+function findingCount(f) {
+  return [h("strong", { class: "small", "data-testid": "finding-count",
+                        title: "estimated under sampling (each stored span stands for its AdjustedCount)" },
+            `est. ${fmtCount(f.estimated_count ?? f.count)}`),
+          h("span", { class: "muted small", "data-testid": "finding-stored" }, ` · stored ${fmtCount(f.count)}`)];
 }
 
 // Which span of time was examined: the newest spans wait (their children may still arrive).
