@@ -18,6 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from spanhouse.cli import main
+from tests.test_cli_query import _forget_cached_help_options  # noqa: F401  (autouse: no cached help option left for test_docs)
 
 REPO = Path(__file__).resolve().parent.parent
 TRAFFIC_S = 8.0
@@ -37,19 +38,6 @@ def readme_commands() -> list[str]:
             if words[:1] == ["spanhouse"] and words[1:2] and words[1] not in NOT_CLIENT_COMMANDS:
                 commands.append(shlex.join(words))
     return commands
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _forget_cached_help_options():
-    """As tests/test_cli_query.py: leave no help option cached for tests/test_docs.py."""
-    yield
-
-    def walk(command):
-        command._help_option = None
-        for sub in getattr(command, "commands", {}).values():
-            walk(sub)
-
-    walk(main)
 
 
 @pytest.fixture(scope="module")

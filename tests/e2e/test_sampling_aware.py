@@ -37,11 +37,11 @@ from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExport
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
-from opentelemetry.sdk.trace.id_generator import IdGenerator
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from tests.browser import CHROMIUM, LAUNCH_ARGS
 from tests.conftest import REPO
+from tests.e2e.test_tail_sampling_seed import SeededIds
 
 N = 4000
 ERROR_SHARE = 0.20
@@ -50,17 +50,6 @@ LOST_EVERY = 10
 TOLERANCE = 0.10
 MS = 1_000_000
 DEMO_CONFIG = REPO / "spanhouse" / "demo" / "collector.yaml"
-
-
-class SeededIds(IdGenerator):
-    def __init__(self, seed: int):
-        self.random = random.Random(seed)
-
-    def generate_span_id(self) -> int:
-        return self.random.getrandbits(64) or 1
-
-    def generate_trace_id(self) -> int:
-        return self.random.getrandbits(128) or 1
 
 
 def processors_block(path: Path) -> str:
