@@ -63,6 +63,18 @@ def register(group: click.Group) -> None:
         group.add_command(command)
 
 
+def show_summaries(server, path: str, params: list, service, as_json: bool, titles) -> None:
+    """Fetch trace summaries from ``path`` and print them (a table, or ``--json``); with no
+    trace found, say first whether ``service`` is a name the store knows. ``titles(query)``
+    gives the table's (title, empty-result text) from the effective query."""
+    answer = fetch(server, path, params)
+    if not answer["data"]:
+        check_service(server, service)
+    if as_json:
+        return print_json(answer["data"])
+    print_summaries(answer["data"], *titles(answer["query"]))
+
+
 @click.command(cls=Command)
 @window_options
 @service_option
@@ -77,14 +89,8 @@ def slowest(since, start, end, service, operation, attr, limit, server, as_json)
     add_param(params, "operation", operation)
     params += [("attr", a) for a in attr]
     add_param(params, "limit", limit)
-    answer = fetch(server, "/api/v1/slowest", params)
-    if not answer["data"]:
-        check_service(server, service)
-    if as_json:
-        return print_json(answer["data"])
-    query = answer["query"]
-    print_summaries(answer["data"], f"Slowest traces, {span_of(query)}",
-                    f"No traces {span_of(query)}.")
+    show_summaries(server, "/api/v1/slowest", params, service, as_json,
+                   lambda q: (f"Slowest traces, {span_of(q)}", f"No traces {span_of(q)}."))
 
 
 @click.command(cls=Command)
@@ -166,14 +172,9 @@ def search(service, operation, attr, status, min_duration, max_duration, duratio
     add_param(params, "duration_level", duration_level)
     add_param(params, "limit", limit)
     add_param(params, "sort", sort)
-    answer = fetch(server, "/api/v1/search", params)
-    if not answer["data"]:
-        check_service(server, service)
-    if as_json:
-        return print_json(answer["data"])
-    query = answer["query"]
-    print_summaries(answer["data"], f"Traces, {span_of(query)} ({query['sort']} first)",
-                    f"No matching traces {span_of(query)}.")
+    show_summaries(server, "/api/v1/search", params, service, as_json,
+                   lambda q: (f"Traces, {span_of(q)} ({q['sort']} first)",
+                              f"No matching traces {span_of(q)}."))
 
 
 @click.command(cls=Command)

@@ -38,3 +38,17 @@ service:
 {processors}      exporters: [clickhouse]
 """)
     return path
+
+
+def tail_sampling_config(tmp_path: Path, processors: str) -> Path:
+    """Write ``tmp_path/collector.yaml``: an OTLP/gRPC receiver (loopback, a free port), the
+    given ``processors:`` block (a ``tail_sampling`` processor) and the ``clickhouse`` exporter
+    at ``chdb://tmp_path/data``; returns its path."""
+    config = tmp_path / "collector.yaml"
+    config.write_text(
+        "receivers:\n  otlp:\n    protocols:\n      grpc:\n        endpoint: 127.0.0.1:0\n"
+        f"{processors}\n"
+        "exporters:\n  clickhouse:\n    endpoint: chdb://" + str(tmp_path / "data") + "\n"
+        "service:\n  pipelines:\n    traces:\n      receivers: [otlp]\n"
+        "      processors: [tail_sampling]\n      exporters: [clickhouse]\n")
+    return config

@@ -41,6 +41,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from tests.browser import CHROMIUM, LAUNCH_ARGS
 from tests.conftest import REPO
+from tests.e2e.store_config import tail_sampling_config
 from tests.e2e.test_tail_sampling_seed import SeededIds
 
 N = 4000
@@ -67,14 +68,7 @@ def write_config(tmp_path: Path) -> Path:
     block = processors_block(DEMO_CONFIG)
     assert "decision_wait: 2s" in block and "sampling_percentage: 5" in block
     assert "threshold_ms: 1000" in block and "status_codes: [ERROR]" in block
-    config = tmp_path / "collector.yaml"
-    config.write_text(
-        "receivers:\n  otlp:\n    protocols:\n      grpc:\n        endpoint: 127.0.0.1:0\n"
-        f"{block}\n"
-        "exporters:\n  clickhouse:\n    endpoint: chdb://" + str(tmp_path / "data") + "\n"
-        "service:\n  pipelines:\n    traces:\n      receivers: [otlp]\n"
-        "      processors: [tail_sampling]\n      exporters: [clickhouse]\n")
-    return config
+    return tail_sampling_config(tmp_path, block)
 
 
 def provider(service: str, endpoint: str, seed: int) -> TracerProvider:

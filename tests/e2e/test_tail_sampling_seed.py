@@ -22,6 +22,7 @@ from opentelemetry.sdk.trace.id_generator import IdGenerator
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from tests.conftest import REPO, store_query
+from tests.e2e.store_config import tail_sampling_config
 
 # The seed article lives beside the repository in the team's work area; the test uses a
 # verbatim copy of its ``processors:`` block (checked against the article when it is there).
@@ -67,14 +68,7 @@ def test_fixture_is_the_seed_block_verbatim():
 def write_config(tmp_path: Path) -> Path:
     block = seed_processors_block().replace(
         "  tail_sampling:\n", "  tail_sampling:\n    decision_wait: 2s\n", 1)
-    config = tmp_path / "collector.yaml"
-    config.write_text(
-        "receivers:\n  otlp:\n    protocols:\n      grpc:\n        endpoint: 127.0.0.1:0\n"
-        f"{block}\n"
-        "exporters:\n  clickhouse:\n    endpoint: chdb://" + str(tmp_path / "data") + "\n"
-        "service:\n  pipelines:\n    traces:\n      receivers: [otlp]\n"
-        "      processors: [tail_sampling]\n      exporters: [clickhouse]\n")
-    return config
+    return tail_sampling_config(tmp_path, block)
 
 
 def send_traces(endpoint: str) -> dict[str, str]:
