@@ -1,8 +1,9 @@
 """``spanhouse serve``: every listener in one process and one event loop.
 
 Start-up order: the store (schema created, writer thread running), then the receivers, then the
-UI port, so ``/healthz`` answers 200 only when everything is ready. On SIGINT/SIGTERM: stop
-accepting (receivers first), drain the pipeline into the store, close, exit 0.
+UI port and Grafana Tempo's API port (``--tempo``, behind the UI port's auth and TLS), so
+``/healthz`` answers 200 only when everything is ready. On SIGINT/SIGTERM: stop accepting
+(receivers first), drain the pipeline into the store, close the query ports, exit 0.
 
 Every listener binds ``localhost`` unless told otherwise, and is put behind its ``tls``, its
 ``auth.authenticator`` and (receivers) its ``cors`` (``spanhouse.extensions``; see
@@ -19,6 +20,7 @@ import signal
 import sys
 
 from spanhouse.api.app import create_app as create_ui_app
+from spanhouse.api.tempo.app import create_tempo_app
 from spanhouse.component import BuildContext
 from spanhouse.config.listener import Cors, ListenerSecurity
 from spanhouse.config.redact import redact
@@ -36,6 +38,7 @@ from spanhouse.store.connection import open_client
 from spanhouse.store.pool import Pool
 from spanhouse.analysis.store import AnalysisStore
 from spanhouse.query.service import QueryService
+from spanhouse.query.traceql.engine import TraceQLEngine
 from spanhouse.store.dead_letter import DeadLetterFile
 from spanhouse.store.schema import create_schema, enable_deduplication
 from spanhouse.store.writer import TraceWriter
@@ -50,6 +53,12 @@ SHUTDOWN_TIMEOUT_S = 40.0
 
 
 LOOPBACK = ("localhost", "127.0.0.1", "::1")
+# Grafana Tempo's HTTP API: Tempo's own default port. Given by --tempo, a port that cannot be
+# had stops start-up like any other; the default one, when taken (a local Tempo, a second
+# spanhouse), is skipped with a warning: it is a second door to the same data.
+DEFAULT_TEMPO = "localhost:3200"
+# The query ports: they stop last, after the receivers have drained.
+QUERY_PORTS = ("ui", "tempo")
 # The query/UI port's paths open without credentials: load balancers probe them.
 OPEN_PATHS = ("/healthz", "/readyz")
 
@@ -74,8 +83,11 @@ def _notes(security: ListenerSecurity) -> str:
 
 
 class SpanhouseServer:
-    def __init__(self, settings: ServeSettings):
+    def __init__(self, settings: ServeSettings, tempo: str | None = None):
         self.settings = settings
+        # --tempo: the Tempo API's address (None: DEFAULT_TEMPO, skipped when taken).
+        self.tempo = tempo or DEFAULT_TEMPO
+        self.tempo_explicit = tempo is not None
         self.telemetry = Telemetry()
         self.ready = False
         self.store_exporters: list[StoreExporter] = []
@@ -143,7 +155,7 @@ class SpanhouseServer:
         if host not in LOOPBACK and not security.authenticator:
             log.warning("--%s listens on %s, reachable from other hosts, with no authenticator: "
                         "anyone who can connect may %s (docs/security.md)", name, host,
-                        "read every trace" if name == "ui" else "send spans")
+                        "read every trace" if name in QUERY_PORTS else "send spans")
 
     def build_pipeline(self) -> Pipeline:
         """The configured traces pipeline (or the default: no processor, the store)."""
@@ -153,6 +165,7 @@ class SpanhouseServer:
         s = self.settings
         names = [n for n in ("grpc", "http", "zipkin") if getattr(s, n)] + ["ui"]
         addresses = {name: split_host_port(getattr(s, name), f"--{name}") for name in names}
+        addresses["tempo"] = split_host_port(self.tempo, "--tempo")
         loop = asyncio.get_running_loop()
 
         # Build (and so validate) every component before touching the store or a port; the
@@ -189,6 +202,7 @@ class SpanhouseServer:
             limits["query_timeout_s"] = s.query_timeout_s
         query = QueryService(readers, s.database, s.table, **limits)
         analysis = AnalysisStore(readers, s.database, s.table, query)
+        engine = TraceQLEngine(analysis)
 
         grpc_server = None
         if "grpc" in addresses:
@@ -214,14 +228,18 @@ class SpanhouseServer:
             "http": ("OTLP/HTTP  ", lambda: otlp_http.create_app(ingest, s.max_request_bytes)),
             "zipkin": ("Zipkin v2  ", lambda: zipkin.create_app(ingest, s.max_request_bytes)),
             "ui": ("Query/UI   ", lambda: create_ui_app(query, self.telemetry, lambda: self.ready, analysis,
-                                                         readiness=health.readiness)),
+                                                         readiness=health.readiness, traceql=engine)),
+            "tempo": ("Tempo API  ", lambda: create_tempo_app(engine, query, self.telemetry,
+                                                               reader=analysis)),
         }
         http_servers = {k: v for k, v in http_servers.items() if k in addresses}
         servers: list[Server] = []
+        names_of: dict[int, str] = {}
         reloads: list[asyncio.Task] = []
         for name, (label, make_app) in http_servers.items():
             host, port = addresses[name]
-            security = self._security(name)
+            # The Tempo API is a query port: the query port's authenticator and TLS guard it.
+            security = self._security("ui" if name == "tempo" else name)
             receiver = {"http": otlp_http.RECEIVER, "zipkin": zipkin.RECEIVER}.get(name)
             app = HttpGuard(
                 make_app(), authenticator=self._authenticator(security),
@@ -231,7 +249,7 @@ class SpanhouseServer:
                 methods="POST" if receiver else "GET, POST",
                 on_refused=(lambda reason, r=receiver: ingest.refused(r, reason)) if receiver
                 else None)
-            context = contexts.get(name)
+            context = contexts.get("ui" if name == "tempo" else name)
             ssl_args = server_tls.uvicorn_ssl(security.tls, context) if context else None
             if ssl_args:  # the context is ours (min_version, reload): given after load()
                 ssl_args.pop("ssl_context_factory")
@@ -239,7 +257,7 @@ class SpanhouseServer:
             server.config.load()
             if context is not None:
                 server.config.ssl = context
-                if security.tls.reload_interval_s:
+                if security.tls.reload_interval_s and name != "tempo":  # the UI's task reloads it
                     reloads.append(asyncio.create_task(server_tls.reload_forever(
                         context, security.tls, label.strip())))
             server.lifespan = server.config.lifespan_class(server.config)
@@ -248,9 +266,15 @@ class SpanhouseServer:
             except SystemExit:  # uvicorn exits when it cannot bind
                 server.should_exit = True
             if server.should_exit or not server.servers:
+                if name == "tempo" and not self.tempo_explicit:
+                    log.warning("Grafana Tempo's API is not served: %s is taken (a Tempo?); "
+                                "give --tempo HOST:PORT to serve it elsewhere", self.tempo)
+                    continue
                 await _close_listeners(grpc_server, servers)
-                raise ConfigError(f"--{name} {getattr(s, name)}: cannot listen there (address in use?)")
+                address = self.tempo if name == "tempo" else getattr(s, name)
+                raise ConfigError(f"--{name} {address}: cannot listen there (address in use?)")
             servers.append(server)
+            names_of[id(server)] = name
             self._warn_if_open(name, host, security)
             print(f"{label} listening on {_bound(server)}{_notes(security)}", flush=True)
         for sig in (signal.SIGINT, signal.SIGTERM):  # before the line that says we are up
@@ -264,12 +288,14 @@ class SpanhouseServer:
         # Stop accepting: receivers first, so nothing new arrives while we drain.
         print("shutting down: draining the write queue into the store", flush=True)
         self.ready = False
-        receivers, ui = servers[:-1], servers[-1]
+        loops = dict(zip((id(server) for server in servers), main_loops))
+        receivers = [x for x in servers if names_of[id(x)] not in QUERY_PORTS]
+        query_ports = [x for x in servers if names_of[id(x)] in QUERY_PORTS]
         for server in receivers:
             server.should_exit = True
         if grpc_server is not None:
             await grpc_server.stop(grace=5)
-        await asyncio.gather(*main_loops[:-1])
+        await asyncio.gather(*(loops[id(server)] for server in receivers))
         for server in receivers:
             await server.shutdown()
         await loop.run_in_executor(None, ingest.shutdown)
@@ -278,9 +304,11 @@ class SpanhouseServer:
         await loop.run_in_executor(None, pipeline.shutdown, SHUTDOWN_TIMEOUT_S / 2)
         await loop.run_in_executor(None, feeder.update_release)
         await loop.run_in_executor(None, wal.close)
-        ui.should_exit = True
-        await main_loops[-1]
-        await ui.shutdown()
+        for server in query_ports:
+            server.should_exit = True
+        await asyncio.gather(*(loops[id(server)] for server in query_ports))
+        for server in query_ports:
+            await server.shutdown()
         await loop.run_in_executor(None, readers.close)
         for task in reloads:
             task.cancel()
@@ -308,8 +336,8 @@ async def _close_listeners(grpc_server, servers: list) -> None:
         await server.shutdown()
 
 
-def serve(settings: ServeSettings) -> int:
+def serve(settings: ServeSettings, tempo: str | None = None) -> int:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(_Redacting("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=logging.INFO, handlers=[handler])
-    return asyncio.run(SpanhouseServer(settings).run())
+    return asyncio.run(SpanhouseServer(settings, tempo).run())

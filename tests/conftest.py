@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-_LISTEN = re.compile(r"^(OTLP/gRPC|OTLP/HTTP|Zipkin v2|Query/UI)\s+listening on (\S+):(\d+)")
+_LISTEN = re.compile(r"^(OTLP/gRPC|OTLP/HTTP|Zipkin v2|Query/UI|Tempo API)\s+listening on (\S+):(\d+)")
 
 
 @dataclass
@@ -44,6 +44,10 @@ class ServerProcess:
     @property
     def ui_url(self) -> str:
         return f"http://127.0.0.1:{self.ports['Query/UI']}"
+
+    @property
+    def tempo_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports['Tempo API']}"
 
     def get(self, path: str, **kw) -> httpx.Response:
         return httpx.get(self.ui_url + path, timeout=30, **kw)
@@ -101,10 +105,12 @@ def stored_span_counts(data_dir: Path) -> dict[str, int]:
     return {trace_id: count for trace_id, count in rows}
 
 
-def start_server(data_dir: Path, *extra: str, env: dict | None = None, timeout: float = 60) -> ServerProcess:
+def start_server(data_dir: Path, *extra: str, env: dict | None = None, timeout: float = 60,
+                 tempo: str | None = "127.0.0.1:0") -> ServerProcess:
+    """``tempo``: the ``--tempo`` address (None: no flag, the default port)."""
     cmd = [sys.executable, "-m", "spanhouse.cli", "serve", "--data", str(data_dir),
            "--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0", "--zipkin", "127.0.0.1:0",
-           "--ui", "127.0.0.1:0", *extra]
+           "--ui", "127.0.0.1:0", *(("--tempo", tempo) if tempo else ()), *extra]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             cwd=REPO, env={**os.environ, **(env or {})})
     server = ServerProcess(proc, data_dir, {})
@@ -121,7 +127,7 @@ def start_server(data_dir: Path, *extra: str, env: dict | None = None, timeout: 
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise AssertionError("spanhouse serve exited during start-up:\n" + "".join(server.output))
-        if len(server.ports) == 4:
+        if len(server.ports) >= 4:
             try:
                 if server.get("/healthz").status_code == 200:
                     return server

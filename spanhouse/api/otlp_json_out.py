@@ -43,7 +43,8 @@ def _hex_id(value: str, digits: int) -> str:
     return value.rjust(digits, "0")
 
 
-def _double(value: float):
+def json_double(value: float):
+    """A double as protobuf's JSON writes it: NaN and the infinities as strings."""
     if math.isnan(value):
         return "NaN"
     if math.isinf(value):
@@ -58,7 +59,7 @@ def any_value(value: Any) -> dict:
     if isinstance(value, int):
         return {"intValue": str(value)}
     if isinstance(value, float):
-        return {"doubleValue": _double(value)}
+        return {"doubleValue": json_double(value)}
     if isinstance(value, str):
         return {"stringValue": value}
     if isinstance(value, (bytes, bytearray, memoryview)):

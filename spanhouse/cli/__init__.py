@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import click
 
-from spanhouse.cli import bottleneck, compare, demo, doctor, query, serve
+from spanhouse.cli import bottleneck, compare, demo, doctor, query, serve, traceql
 from spanhouse.cli.command import Group
 
 __all__ = ["main"]
@@ -30,6 +30,7 @@ def main() -> None:
 
 serve.register(main)
 query.register(main)
+traceql.register(main)
 bottleneck.register(main)
 doctor.register(main)
 compare.register(main)

@@ -63,8 +63,11 @@ def _credentials() -> tuple[dict[str, str], object, httpx.BasicAuth | None]:
     return headers, verify, auth
 
 
-def fetch(server: str | None, path: str, params: list[tuple[str, str]] | None = None) -> dict:
-    """GET ``/api/v1/...`` and return the whole answer (``data`` and ``query``)."""
+def get_raw(server: str | None, path: str,
+            params: list[tuple[str, str]] | None = None) -> httpx.Response:
+    """GET ``path`` of the server with the running command's credentials: the response, or a
+    typed error for what is not an answer (a bad ``--server``, an unreachable or silent server,
+    credentials missing or refused)."""
     base = server_url(server)
     headers, verify, auth = _credentials()
     try:
@@ -85,10 +88,22 @@ def fetch(server: str | None, path: str, params: list[tuple[str, str]] | None = 
                               "(or --token), or SPANHOUSE_USER and SPANHOUSE_PASSWORD"
                               if not (headers or auth) else
                               f"the server at {base} refused the credentials given")
+    return response
+
+
+def json_body(response: httpx.Response) -> object:
+    """The response's JSON, or None when it is not JSON (a proxy's page, Tempo's plain text)."""
     try:
-        body = response.json()
+        return response.json()
     except ValueError:
-        body = None
+        return None
+
+
+def fetch(server: str | None, path: str, params: list[tuple[str, str]] | None = None) -> dict:
+    """GET ``/api/v1/...`` and return the whole answer (``data`` and ``query``)."""
+    base = server_url(server)
+    response = get_raw(server, path, params)
+    body = json_body(response)
     if response.status_code == 200 and isinstance(body, dict) and "data" in body:
         return body
     error = body.get("error") if isinstance(body, dict) else None

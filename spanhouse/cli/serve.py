@@ -24,6 +24,10 @@ def register(group: click.Group) -> None:
 @click.option("--zipkin", metavar="HOST:PORT", help="Zipkin v2 listener.  [default: localhost:9411]")
 @click.option("--ui", metavar="HOST:PORT",
               help="Query API and web UI (config: query.endpoint).  [default: localhost:16686]")
+@click.option("--tempo", metavar="HOST:PORT",
+              help="Grafana Tempo's HTTP API (TraceQL), behind the query port's auth and TLS; "
+                   "the default port is skipped with a warning when taken.  "
+                   "[default: localhost:3200]")
 @click.option("--data", metavar="DIR", help="Data directory of the embedded store.  [default: ./spanhouse-data]")
 @click.option("--config", "config_file", metavar="FILE", help="OpenTelemetry Collector YAML config.")
 @click.option("--max-request-bytes", type=click.IntRange(min=1024), metavar="N",
@@ -40,7 +44,7 @@ def register(group: click.Group) -> None:
 @click.option("--wal-sync", type=click.Choice(["fsync", "none"]),
               help="fsync the log before acknowledging (survives power loss), or leave it to the "
                    "OS (survives a crash or kill -9 of the process).  [default: fsync]")
-def serve(grpc, http, zipkin, ui, data, config_file, max_request_bytes, queue_spans,
+def serve(grpc, http, zipkin, ui, tempo, data, config_file, max_request_bytes, queue_spans,
           wal_max_bytes, queue_bytes, wal_sync) -> None:
     """Receive spans (OTLP gRPC/HTTP, Zipkin), store them, and serve the query API.
 
@@ -57,7 +61,7 @@ def serve(grpc, http, zipkin, ui, data, config_file, max_request_bytes, queue_sp
         max_request_bytes=max_request_bytes, max_queue_spans=queue_spans,
         wal_max_bytes=wal_max_bytes, queue_bytes=queue_bytes,
         wal_sync=None if wal_sync is None else wal_sync == "fsync")
-    sys.exit(run_server(settings))
+    sys.exit(run_server(settings, tempo=tempo))
 
 
 @click.group(cls=Group)

@@ -19,7 +19,8 @@ with the truth, within 10%:
 Checked: /api/v1/errors (estimated error rate of backend and gateway; backend, the origin,
 first), /api/v1/bottleneck (the endpoint's weighted median and estimated traces),
 /api/v1/dependencies (the gateway -> backend edge's estimated calls and error rate; the
-gateway -> inventory context-lost edge) and Jaeger's /api/dependencies callCount. Trace ids
+gateway -> inventory context-lost edge), Jaeger's /api/dependencies callCount, and TraceQL
+metrics on the Tempo port (count_over_time and rate() by service: issue 15). Trace ids
 and the data come from fixed seeds: the run is reproducible.
 """
 
@@ -30,6 +31,7 @@ import statistics
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from opentelemetry import trace
@@ -188,12 +190,51 @@ def test_numbers_are_estimates_of_the_truth(server_factory, tmp_path):
     assert close(counts[("gateway", "backend")], truth["requests"]), counts
     assert ("gateway", "inventory") not in counts
 
+    # TraceQL metrics on the Tempo port (issue 15): weighted by AdjustedCount, so they
+    # estimate the truth where the stored spans alone would not
+    tempo = TempoMetrics(server.tempo_url)
+    backend_errors = '{ resource.service.name = "backend" && status = error }'
+    assert close(tempo.instant(backend_errors + " | count_over_time()"), truth["errors"])
+    assert close(tempo.instant('{ resource.service.name = "backend" } | count_over_time()'),
+                 truth["requests"])
+    per_service = tempo.range("{ status = error } | rate() by (resource.service.name)", step_s=60)
+    assert close(per_service["backend"] * 60, truth["errors"]), (per_service, truth["errors"])
+    assert close(per_service["gateway"] * 60, 2 * truth["errors"])   # the root and the client
+
     # the same numbers on the pages, in a real browser (the number a user reads)
     on_page = read_pages(server.ui_url)
     assert close(on_page["error_rate"], true_rate), (on_page, true_rate)
     assert close(on_page["median_ms"] * MS, true_median), (on_page, true_median / MS)
     assert close(on_page["edge_error_rate"], true_rate), (on_page, true_rate)
     assert server.stop() == 0
+
+
+class TempoMetrics:
+    """Grafana Tempo's metrics endpoints of a server, over the last hour."""
+
+    def __init__(self, url: str):
+        self.url = url
+
+    def _get(self, path: str, q: str, **params) -> dict:
+        now = int(time.time())
+        answer = httpx.get(self.url + path, params={"q": q, "start": now - 3600, "end": now + 60,
+                                                    **params}, timeout=30)
+        assert answer.status_code == 200, answer.text
+        assert answer.headers["X-Spanhouse-Sampling-Aware"] == "true"
+        return answer.json()
+
+    def instant(self, q: str) -> float:
+        """The value of the query's one series."""
+        (series,) = self._get("/api/metrics/query", q)["series"]
+        return float(series["value"])
+
+    def range(self, q: str, step_s: int) -> dict[str, float]:
+        """Sum over the steps of each series, by its one label's value."""
+        out = {}
+        for series in self._get("/api/metrics/query_range", q, step=f"{step_s}s")["series"]:
+            (label,) = series["labels"]
+            out[label["value"]["stringValue"]] = sum(float(x["value"]) for x in series["samples"])
+        return out
 
 
 def parse_ms(text: str) -> float:

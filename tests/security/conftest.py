@@ -23,9 +23,9 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 REPO = Path(__file__).resolve().parents[2]
-_LISTEN = re.compile(r"^(OTLP/gRPC|OTLP/HTTP|Zipkin v2|Query/UI)\s+listening on (\S+):(\d+)")
+_LISTEN = re.compile(r"^(OTLP/gRPC|OTLP/HTTP|Zipkin v2|Query/UI|Tempo API)\s+listening on (\S+):(\d+)")
 LOOPBACK_FLAGS = ("--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0", "--zipkin", "127.0.0.1:0",
-                  "--ui", "127.0.0.1:0")
+                  "--ui", "127.0.0.1:0", "--tempo", "127.0.0.1:0")
 
 
 @dataclass

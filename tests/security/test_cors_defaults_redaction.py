@@ -13,6 +13,7 @@ import pytest
 
 from spanhouse.config.redact import redact
 from spanhouse.config.settings import ServeSettings
+from spanhouse.server import DEFAULT_TEMPO
 from tests.security.conftest import REPO, start
 
 SPAN = json.dumps([{"traceId": "c0c0000000000000000000000000c0c0", "id": "00000000000000c1",
@@ -86,13 +87,15 @@ def test_defaults_listen_on_loopback_only(tmp_path):
     assert {ServeSettings().grpc, ServeSettings().http, ServeSettings().zipkin,
             ServeSettings().ui} == {"localhost:4317", "localhost:4318", "localhost:9411",
                                     "localhost:16686"}
-    for port in (4317, 4318, 9411, 16686):
+    assert DEFAULT_TEMPO == "localhost:3200"
+    for port in (4317, 4318, 9411, 16686, 3200):
         with socket.socket() as s:
             if s.connect_ex(("127.0.0.1", port)) == 0:
                 pytest.skip(f"port {port} is in use here: cannot run serve with its defaults")
     served = start(tmp_path / "data")  # no listener flag, no config: the defaults
     try:
-        assert set(served.addresses) == {"OTLP/gRPC", "OTLP/HTTP", "Zipkin v2", "Query/UI"}
+        assert set(served.addresses) == {"OTLP/gRPC", "OTLP/HTTP", "Zipkin v2", "Query/UI",
+                                         "Tempo API"}
         for label, (host, port) in served.addresses.items():
             assert host in ("localhost", "127.0.0.1", "::1"), (label, host)
             with socket.create_connection(("127.0.0.1", port), timeout=5):

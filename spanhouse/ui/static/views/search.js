@@ -5,6 +5,7 @@ import { h, api, pageParams, navigate, urlWith, fmtMs, fmtTime, serviceColour, r
          windowParams, errorBox, emptyState, NO_TRACES_HINT } from "../lib.js";
 import { fmtCount, logTicks, linearTicks, timeTicks } from "./charts.js";
 import { catalogPickers } from "./pickers.js";
+import { traceqlBox } from "./traceql.js";
 
 const ATTR_PLACEHOLDER = "user.id=u-42   (one per line)\nhttp.route   db.statement~SELECT.*";
 // The trace diff (helper U2's route): the one place the search page spells its URL.
@@ -24,13 +25,15 @@ export async function mount(app, { home }) {
     h("a", { class: "button", href: "/search?key=user.id&value=&window=15m", "data-quick": "find" },
       "Find a user's request")));
 
+  const traceql = findMode ? null : traceqlBox(params);   // views/traceql.js; runs ?q=
+  if (traceql) app.append(traceql.el);
   const form = findMode ? findForm(params) : searchForm(params);
   app.append(form);
   const results = h("section", { class: "results" });
   app.append(results);
 
   const ran = findMode ? (params.value ? runFind(results, params) : null)
-                       : runSearch(results, params);
+                       : traceql.run ? traceql.run(results) : runSearch(results, params);
   if (!ran) results.append(emptyState("Enter the attribute value to look for",
     "e.g. user.id = u-42 around 10:31 (times: RFC 3339, HH:MM, “20m ago” or “now”)."));
   await ran;
