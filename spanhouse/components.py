@@ -11,7 +11,7 @@ The order within a kind is the order error messages list the types in.
 from __future__ import annotations
 
 from spanhouse.component import Factory, Kind
-from spanhouse.exporters import clickhouse, debug
+from spanhouse.exporters import clickhouse, debug, loadbalancing
 from spanhouse.exporters.otlp import OTLP_FACTORY, OTLPHTTP_FACTORY
 from spanhouse.extensions import basicauth, bearertokenauth
 from spanhouse.processors import batch, memory_limiter, probabilistic
@@ -31,6 +31,7 @@ FACTORIES: tuple[Factory, ...] = (
     clickhouse.FACTORY,
     OTLP_FACTORY,
     OTLPHTTP_FACTORY,
+    loadbalancing.FACTORY,
     debug.FACTORY,
     # extensions (authenticators)
     bearertokenauth.FACTORY,

@@ -34,7 +34,8 @@ from spanhouse.listeners import Server, uvicorn_server
 from spanhouse.pipeline import Pipeline, build_pipeline
 from spanhouse.receivers import otlp_grpc, otlp_http, zipkin
 from spanhouse.receivers.ingest import Ingest
-from spanhouse.store.connection import open_client
+from spanhouse.store.cluster import CLUSTER_READ_SETTINGS, insert_settings
+from spanhouse.store.connection import CHDB_SCHEME, client_compression, open_client
 from spanhouse.store.pool import Pool
 from spanhouse.analysis.store import AnalysisStore
 from spanhouse.query.service import QueryService
@@ -98,21 +99,35 @@ class SpanhouseServer:
         s = self.settings
         client = self._open_client()
         if s.create_schema:
-            create_schema(client, s.database, s.table, s.ttl_days, s.table_engine)
+            create_schema(client, s.database, s.table, s.ttl_days, s.table_engine, s.cluster_name)
         try:
-            enable_deduplication(client, s.database, s.table)
+            enable_deduplication(client, s.database, s.table, cluster=s.cluster_name)
         except StoreError as exc:  # e.g. a user without ALTER: inserts work, replays may repeat
             log.warning("replayed inserts will not be deduplicated: %s", exc)
         client.close()
 
-    def _open_client(self):
-        """A new client of the store: the schema set-up, the writer and each reader have their own."""
-        return open_client(self.settings.effective_store_endpoint, self.settings.database)
+    def _open_client(self, settings: dict | None = None):
+        """A new client of the store: the schema set-up, the writer and each reader have their
+        own. On a server: the exporter's ``compress``, and ``settings`` for every query."""
+        s = self.settings
+        server = not s.effective_store_endpoint.startswith(CHDB_SCHEME)
+        return open_client(s.effective_store_endpoint, s.database,
+                           settings=settings if server else None,
+                           compress=client_compression(s.compress) if server else None)
+
+    def _open_reader(self):
+        """A reader of the pool: on a cluster, joins and IN subqueries stay shard-local (one
+        trace's rows live on one shard: the Distributed tables shard by its id)."""
+        return self._open_client(CLUSTER_READ_SETTINGS if self.settings.cluster_name else None)
 
     def _open_writer(self) -> TraceWriter:
-        """Called by a store exporter's writer thread when it starts, after ``_prepare_store``."""
+        """Called by a store exporter's writer thread when it starts, after ``_prepare_store``.
+        On a server: the cluster's synchronous Distributed insert and the exporter's
+        ``async_insert`` (spanhouse.store.cluster.insert_settings)."""
         s = self.settings
-        return TraceWriter(self._open_client(), s.database, s.table)
+        replicated = s.table_engine.startswith(("Replicated", "Shared"))
+        return TraceWriter(self._open_client(insert_settings(s.cluster_name, s.async_insert,
+                                                             replicated)), s.database, s.table)
 
     def _store_exporter(self) -> StoreExporter:
         """The ``clickhouse`` exporter: writes to the store the queries read. Opens nothing
@@ -194,7 +209,7 @@ class SpanhouseServer:
         health = Health(wal, feeder, self.store_exporters, lambda: self.ready)
         health.register(self.telemetry)
         ingest = Ingest(wal, self.telemetry)
-        readers = Pool(self._open_client, size=4)
+        readers = Pool(self._open_reader, size=4)
         limits: dict = {}
         if s.max_concurrent_queries is not None:
             limits["max_concurrent_queries"] = s.max_concurrent_queries

@@ -45,6 +45,12 @@ class ServeSettings:
     # itself (spanhouse.store.native_insert) instead of Python decoding it.
     native_insert: bool = True
     table_engine: str = "MergeTree()"
+    # The exporter's cluster keys (spanhouse.store.cluster, docs/storage.md "A ClickHouse
+    # cluster"): ON CLUSTER DDL with local + Distributed tables; on a server, async inserts
+    # that wait for the flush, and the HTTP compression (clickhouse-connect's ``compress``).
+    cluster_name: str = ""
+    async_insert: bool = True
+    compress: str = "lz4"
     # The parsed collector config (receivers, processors, exporters of the traces pipeline);
     # None: the default pipeline (every receiver, no processor, the store).
     collector: CollectorConfig | None = None

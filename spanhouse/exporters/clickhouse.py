@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import time
 from typing import Callable
 from urllib.parse import quote
@@ -41,6 +42,9 @@ from spanhouse.config.section import Section
 from spanhouse.errors import ConfigError, StoreError
 from spanhouse.exporters.sending_queue import RetryPolicy, SendingQueue
 from spanhouse.model.batch import SpanBatch
+from spanhouse.store.cluster import (ENGINE_NAMES, check_cluster_engine, check_cluster_name,
+                                     split_engine)
+from spanhouse.store.connection import client_compression
 from spanhouse.store.failures import TransientStoreError
 from spanhouse.store.isolate import write_isolating
 from spanhouse.store.tracestore import Writer
@@ -49,6 +53,9 @@ from spanhouse.telemetry import Telemetry
 log = logging.getLogger(__name__)
 
 TRUST_REFUSALS_AFTER = 5
+# table_engine.params: what a MergeTree family's parameters hold (Keeper paths, {macros},
+# quoted strings, column names); never a statement's end or a comment.
+_ENGINE_PARAMS = re.compile(r"^[A-Za-z0-9_'{}/., -]*$")
 
 
 class StoreExporter:
@@ -206,7 +213,9 @@ FIELDS = (
 
 def parse_store_settings(s: Section) -> dict:
     """The ``ServeSettings`` fields the exporter's section sets (endpoint, database, table,
-    ttl_days, create_schema, table_engine); the collector's other fields are accepted."""
+    ttl_days, create_schema, table_engine, cluster_name, async_insert, compress), with the
+    collector exporter's defaults (``config.go``, ``factory.go``); its other fields are
+    accepted."""
     s.allow(*FIELDS)
     values: dict = {}
     endpoint = s.string("endpoint", "")
@@ -226,20 +235,89 @@ def parse_store_settings(s: Section) -> dict:
     if ttl not in (None, "", 0):
         values["ttl_days"] = math.ceil(s.duration("ttl") / 86400)
     values["create_schema"] = s.boolean("create_schema", True)
-    values["table_engine"] = s.string("table_engine", "MergeTree()") if not isinstance(
-        s.raw("table_engine"), dict) else _engine(s.section("table_engine"))
-    if s.string("cluster_name", ""):
-        raise ConfigError("ON CLUSTER schemas are not created by Spanhouse yet; create the tables "
-                          "with the collector's DDL and set create_schema: false",
-                          s.key_of("cluster_name"))
+    values["table_engine"] = _engine(s)
+    cluster = s.string("cluster_name", "")
+    if cluster:
+        _keyed(lambda: check_cluster_name(cluster), s.key_of("cluster_name"))
+        _keyed(lambda: check_cluster_engine(values["table_engine"]), s.key_of("table_engine"))
+    values["cluster_name"] = cluster
+    params = _connection_params(s)
+    # As the exporter: connection_params win over the option (clickhouse-go reads them from
+    # the DSN first), and the option defaults to true.
+    if "async_insert" in params:
+        values["async_insert"] = _keyed(lambda: _go_bool(params["async_insert"]),
+                                        s.key_of("connection_params.async_insert"))
+    else:
+        values["async_insert"] = s.boolean("async_insert", True)
+    values["compress"] = _compress(s, params)
     return values
 
 
+def _keyed(check: Callable, key: str):
+    """``check()``, its ``ConfigError`` located at ``key``."""
+    try:
+        return check()
+    except ConfigError as exc:
+        raise ConfigError(str(exc), key) from None
+
+
 def _engine(s: Section) -> str:
-    s.allow("name", "params")
-    name = s.string("name", "MergeTree")
-    params = s.string("params", "")
+    """``table_engine``: the exporter's mapping ``{name, params}`` (an empty name means
+    ``MergeTree()`` and drops the params, as its ``tableEngineString``), or a string."""
+    raw = s.raw("table_engine")
+    if raw is None:
+        return "MergeTree()"
+    if isinstance(raw, str):  # Spanhouse's older spelling, e.g. "ReplicatedMergeTree()"
+        name, params = split_engine(raw)
+        key = s.key_of("table_engine")
+    else:
+        engine = s.section("table_engine").allow("name", "params")
+        name = engine.string("name", "")
+        if not name:
+            return "MergeTree()"
+        engine.string("name", choices=ENGINE_NAMES)  # unknown: "did you mean"
+        params, key = engine.string("params", ""), engine.key_of("params")
+    if name not in ENGINE_NAMES:
+        raise ConfigError(f"{name!r} is not one of {', '.join(ENGINE_NAMES)}", key)
+    if not _ENGINE_PARAMS.fullmatch(params):
+        raise ConfigError(f"{params!r}: engine parameters may hold letters, digits, quotes, "
+                          "{macros}, '/', '.', ',', '-', '_' and spaces only", key)
     return f"{name}({params})"
+
+
+def _connection_params(s: Section) -> dict:
+    raw = s.raw("connection_params")
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ConfigError("expected a mapping of strings", s.key_of("connection_params"))
+    return {str(k): v for k, v in raw.items()}
+
+
+def _go_bool(value) -> bool:
+    """A DSN flag as clickhouse-go reads it (Go's ``strconv.ParseBool``)."""
+    if isinstance(value, bool):
+        return value
+    text = str(value)
+    if text in ("1", "t", "T", "true", "TRUE", "True"):
+        return True
+    if text in ("0", "f", "F", "false", "FALSE", "False"):
+        return False
+    raise ConfigError(f"{text!r} is not true or false")
+
+
+def _compress(s: Section, params: dict) -> str:
+    """``compress`` (connection_params' first): lz4 by default, as the exporter's DSN."""
+    if "compress" in params:
+        value, key = params["compress"], s.key_of("connection_params.compress")
+    else:
+        value, key = s.raw("compress", ""), s.key_of("compress")
+    if isinstance(value, bool):  # YAML true/false; the collector decodes them as "1"/"0"
+        value = "true" if value else "none"
+    if not isinstance(value, str):
+        raise ConfigError(f"expected one of none, lz4, zstd, gzip, deflate, br, got {value!r}", key)
+    compression = _keyed(lambda: client_compression(value), key)
+    return compression or "none"
 
 
 def _create(component_id: str, section: Section, context: BuildContext) -> Exporter:

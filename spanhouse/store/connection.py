@@ -18,6 +18,7 @@ import os
 from urllib.parse import unquote, urlsplit
 
 import clickhouse_connect
+from clickhouse_connect.driver.compression import available_compression
 
 from spanhouse.config.redact import redact
 from spanhouse.errors import ConfigError, StoreError
@@ -62,7 +63,31 @@ def _client_args(endpoint: str) -> dict:
     }
 
 
-def open_client(endpoint: str, database: str = "default", settings: dict | None = None):
+# The collector exporter's ``compress`` values (clickhouse-go's DSN ``compress``): lz4 is the
+# default, "true" means lz4, "none"/"false" turn it off. Names as clickhouse-connect spells them.
+COMPRESS_OFF = ("none", "false")
+COMPRESS_ON = ("", "true")
+COMPRESS_METHODS = ("lz4", "zstd", "gzip", "deflate", "br")
+
+
+def client_compression(value: str) -> bool | str:
+    """clickhouse-connect's ``compress`` argument for the exporter's ``compress`` value;
+    ``ConfigError`` for a value the exporter does not know or this installation cannot do."""
+    value = value.strip().lower()
+    if value in COMPRESS_OFF:
+        return False
+    if value in COMPRESS_ON:
+        value = "lz4"
+    if value not in COMPRESS_METHODS:
+        raise ConfigError(f"{value!r} is not one of {', '.join(COMPRESS_OFF + COMPRESS_METHODS)}")
+    if value not in available_compression:  # e.g. br without the brotli package
+        raise ConfigError(f"compression {value!r} is not available here (its Python package is "
+                          f"not installed); available: {', '.join(available_compression)}")
+    return value
+
+
+def open_client(endpoint: str, database: str = "default", settings: dict | None = None,
+                compress: bool | str | None = None):
     """A ``clickhouse-connect`` client for ``endpoint``.
 
     ``database`` is validated (it is used, backquoted, in fully qualified names) but not made
@@ -72,12 +97,16 @@ def open_client(endpoint: str, database: str = "default", settings: dict | None 
     chDB applies them with ``SET`` on the client's own handle when it opens (clickhouse-connect's
     chDB backend; chDB honours ``max_execution_time``, tests/query/test_limits.py).
     Raises ``ConfigError`` for a malformed endpoint or name, ``StoreError`` when the store
-    cannot be opened or reached or refuses a setting.
+    cannot be opened or reached or refuses a setting. ``compress`` (a server only;
+    ``client_compression``) is the HTTP compression of inserts and results; None keeps the
+    driver's default (lz4, as the exporter's).
     """
     quote_identifier(database, "database name")
     args = _client_args(endpoint)
     if settings:
         args["settings"] = dict(settings)
+    if compress is not None and not endpoint.startswith(CHDB_SCHEME):
+        args["compress"] = compress
     try:
         return clickhouse_connect.get_client(**args)
     except Exception as exc:  # the drivers raise many kinds; callers see one typed error

@@ -153,6 +153,7 @@ def render_insert(target: str, columns: Sequence[str], source: str, token: str |
         if not isinstance(token, str) or not _TOKEN.fullmatch(token):
             raise ValueError(f"invalid deduplication token {token!r}: use 1-512 of A-Z a-z 0-9 _.:@/+=-")
         settings["insert_deduplication_token"] = string_literal(token)
+        settings["async_insert"] = "0"   # a token's insert is synchronous (store/cluster.py)
     return render(
         "spanhouse.store", "native_insert.sql",
         target=target,

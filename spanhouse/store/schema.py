@@ -38,6 +38,11 @@ spans (e.g. one the collector's exporter created) would be incomplete and give w
 Readers use an addition only when both its table and its view exist
 (``spanhouse.query.sqlutil.TablesCache``), and fall back to the traces table otherwise. (When a
 Spanhouse-created table already exists, e.g. on restart, its additions exist too.)
+
+With the exporter's ``cluster_name`` the same statements are rendered in their cluster form by
+``spanhouse.store.cluster``: every object ON CLUSTER, each table as ``<name>_local`` with a
+``Distributed`` table under its usual name, sharded by trace id, and the views on the local
+tables (docs/storage.md, "A ClickHouse cluster").
 """
 
 from __future__ import annotations
@@ -46,6 +51,7 @@ import re
 
 from spanhouse.errors import ConfigError, StoreError
 from spanhouse.sqlfiles import read_sql
+from spanhouse.store.cluster import local_name, on_cluster, on_cluster_clause
 
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -94,31 +100,37 @@ def ttl_clause(column: str, ttl_days: int) -> str:
 
 
 def render_schema(database: str, table: str, ttl_days: int = 0,
-                  engine: str = "MergeTree()") -> list[str]:
-    """The statements ``create_schema`` runs, rendered (for tests and ``--dry-run`` output)."""
+                  engine: str = "MergeTree()", cluster: str = "",
+                  additions: bool = True) -> list[str]:
+    """The statements ``create_schema`` runs, rendered (for tests and ``--dry-run`` output).
+    With ``cluster``, the cluster form (``spanhouse.store.cluster``: local tables ON CLUSTER,
+    Distributed tables under the usual names); without ``additions``, the exporter's objects
+    only."""
     db = quote_identifier(database, "database name")
     quote_identifier(table, "table name")  # validates; the suffixed names are quoted below
     if not isinstance(engine, str) or not _ENGINE.fullmatch(engine):
         raise ConfigError(f"invalid table engine {engine!r}: expected e.g. MergeTree()")
+    # On a cluster the tables are the shards' local ones; the Distributed tables come later.
+    obj = local_name if cluster else (lambda table, suffix="": table + suffix)
     statements = [f"CREATE DATABASE IF NOT EXISTS {db}"]
-    for name in DDL_FILES + ADDITION_FILES:
+    for name in DDL_FILES + (ADDITION_FILES if additions else ()):
         ttl_column = _TTL_COLUMN.get(name, "Timestamp")
         sql = read_sql(SQL_PACKAGE, name)
         # Quote every "{database}.{table}..." reference as `db`.`table_suffix`.
         sql = re.sub(r"\{database\}\.\{table\}([A-Za-z0-9_]*)",
-                     lambda m: f"{db}.`{table}{m.group(1)}`", sql)
+                     lambda m: f"{db}.`{obj(table, m.group(1))}`", sql)
         names = {
             "{span_graph_columns}": span_graph_columns(),
-            "{traces}": f"{db}.`{table}`",
-            "{id_ts}": f"{db}.`{table}_trace_id_ts`",
-            "{id_ts_mv}": f"{db}.`{table}_trace_id_ts_mv`",
+            "{traces}": f"{db}.`{obj(table)}`",
+            "{id_ts}": f"{db}.`{obj(table, '_trace_id_ts')}`",
+            "{id_ts_mv}": f"{db}.`{obj(table, '_trace_id_ts_mv')}`",
             "{engine}": engine,
             "{ttl}": ttl_clause(ttl_column, ttl_days),
         }
         sql = re.sub(r"\{(traces|id_ts|id_ts_mv|engine|ttl|span_graph_columns)\}",
                      lambda m: names[m.group(0)], sql)
         statements.append(_strip_comments(sql))
-    return statements
+    return on_cluster(statements, cluster, engine) if cluster else statements
 
 
 def span_graph_columns() -> str:
@@ -140,14 +152,15 @@ def _strip_comments(sql: str) -> str:
 
 
 def create_schema(client, database: str, table: str, ttl_days: int = 0,
-                  engine: str = "MergeTree()") -> None:
+                  engine: str = "MergeTree()", cluster: str = "") -> None:
     """Create the database, the traces table, the trace-id lookup table and its materialized
     view, if they do not exist, and Spanhouse's additions when the traces table is new (see
-    the module docstring). Raises ``ConfigError`` for a bad name, ``StoreError`` when
-    ClickHouse refuses a statement."""
-    statements = render_schema(database, table, ttl_days, engine)
+    the module docstring); with ``cluster``, their cluster form (``spanhouse.store.cluster``).
+    Raises ``ConfigError`` for a bad name, ``StoreError`` when ClickHouse refuses a
+    statement."""
+    statements = render_schema(database, table, ttl_days, engine, cluster)  # validates first
     if table_columns(client, database, table):   # an existing table: no additions
-        statements = statements[:1 + len(DDL_FILES)]
+        statements = render_schema(database, table, ttl_days, engine, cluster, additions=False)
     for statement in statements:
         try:
             client.command(statement)
@@ -179,18 +192,20 @@ _MERGE_TREE_TABLES_SQL = (
 
 
 def enable_deduplication(client, database: str, table: str,
-                         window: int = DEDUPLICATION_WINDOW) -> list[str]:
+                         window: int = DEDUPLICATION_WINDOW, cluster: str = "") -> list[str]:
     """Set ``non_replicated_deduplication_window`` on the traces table and every table its
-    views fill (a table the collector's exporter created too: the setting changes no data).
+    views fill (a table the collector's exporter created too: the setting changes no data),
+    on every node of ``cluster`` when given (its ``*_local`` tables).
     Replicated tables deduplicate by default and are left alone. Returns the tables changed;
     raises ``StoreError`` when ClickHouse refuses."""
     db = quote_identifier(database, "database name")
     quote_identifier(table, "table name")
+    where = f" {on_cluster_clause(cluster)}" if cluster else ""
     try:
         names = [row[0] for row in client.query(_MERGE_TREE_TABLES_SQL, parameters={
             "database": database, "table": table, "prefix": table + "_"}).result_rows]
         for name in names:
-            client.command(f"ALTER TABLE {db}.{quote_identifier(name, 'table name')} "
+            client.command(f"ALTER TABLE {db}.{quote_identifier(name, 'table name')}{where} "
                            f"MODIFY SETTING non_replicated_deduplication_window = {int(window)}")
     except Exception as exc:
         raise StoreError(f"cannot enable insert deduplication on {database}.{table}: {exc}") from exc

@@ -25,6 +25,7 @@ from spanhouse.model.attributes import STRING, TYPE_NAMES
 from spanhouse.model.batch import AttrColumns, SpanBatch
 from spanhouse.model.enums import SPAN_KINDS, STATUS_CODES
 from spanhouse.model.raw_chunk import RawChunk
+from spanhouse.store.cluster import token_insert_settings
 from spanhouse.store.native_insert import NativeIncompatible, NativeProtobufInserter
 from spanhouse.store.schema import quote_identifier, table_columns
 
@@ -216,8 +217,7 @@ class TraceWriter:
         except (pa.ArrowException, ValueError, TypeError, IndexError, OverflowError) as exc:
             raise InvalidInput(f"malformed span batch ({n} spans): {exc}") from exc
         try:
-            settings = ({"insert_deduplication_token": batch.insert_token}
-                        if batch.insert_token else None)
+            settings = token_insert_settings(batch.insert_token) if batch.insert_token else None
             self._client.insert_arrow(self._target, table, settings=settings)
         except Exception as exc:  # driver errors -> our retryable error
             raise StoreError(f"insert of {n} spans into {self._target} failed: {exc}") from exc

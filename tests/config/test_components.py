@@ -51,7 +51,7 @@ def test_every_type_has_one_factory_in_the_order_messages_list_them():
     assert types("receiver") == ("otlp", "zipkin")
     assert types("processor") == ("batch", "memory_limiter", "probabilistic_sampler",
                                   "tail_sampling")
-    assert types("exporter") == ("clickhouse", "otlp", "otlphttp", "debug")
+    assert types("exporter") == ("clickhouse", "otlp", "otlphttp", "loadbalancing", "debug")
     assert len({(f.kind, f.type) for f in FACTORIES}) == len(FACTORIES)
     assert factory("processor", "batch").type == "batch"
     with pytest.raises(KeyError):

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from spanhouse.analysis.doctor.context import Context, table_names
 from spanhouse.analysis.doctor.options import SECOND
 from spanhouse.analysis.doctor.report import PolicySampling, SamplingSummary
+from spanhouse.store.cluster import LOCAL_SUFFIX
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,7 @@ def _bytes_per_span(ctx: Context, spans: int) -> float | None:
         return None
     try:
         size = ctx.rows("doctor_table_size.sql", "table size", database=names[0],
-                        table=names[1])
+                        table=names[1], local=names[1] + LOCAL_SUFFIX)
     except Exception:   # system.parts unreadable (permissions): no byte estimate
         return None
     if size and size[0][1]:

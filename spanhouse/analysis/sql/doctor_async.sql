@@ -21,7 +21,7 @@ FROM (
             SELECT ParentHash FROM ${graph}
             WHERE ${wide} AND ParentHash != 0
                 AND SpanKind IN ${consumer_or_server_kinds})
-        AND SpanHash NOT IN (
+        AND SpanHash GLOBAL NOT IN (   -- a link may point into another trace, on another shard
             SELECT arrayJoin(LinkHashes) FROM ${graph}
             WHERE ${wide} AND notEmpty(LinkHashes)) AS unlinked
     FROM ${graph}

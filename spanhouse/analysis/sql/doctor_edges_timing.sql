@@ -39,7 +39,8 @@ FROM (
                     SELECT ParentHash FROM ${graph} WHERE ${wide} AND ParentHash != 0)
         )
     ) AS c
-    INNER JOIN (
+    GLOBAL INNER JOIN (   -- callers and callees of different traces: on a cluster, other shards
+
         SELECT
             TraceId AS trace, toString(ServiceName) AS callee,
             toUnixTimestamp64Nano(Timestamp) AS ts, ts + toInt64(Duration) AS te,

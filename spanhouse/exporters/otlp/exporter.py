@@ -27,6 +27,28 @@ from spanhouse.model.batch import SpanBatch
 log = logging.getLogger(__name__)
 
 
+def forwarding_counters(telemetry, name: str) -> tuple:
+    """(sent, send failed, enqueue failed, retries): the counters of a forwarding exporter
+    named ``name``, as the collector's exporterhelper reports them."""
+    labels = ["exporter"]
+    sent = telemetry.counter(
+        "spanhouse_exporter_sent_spans",
+        "Spans a forwarding exporter delivered (accepted by the backend).", labels).labels(name)
+    failed = telemetry.counter(
+        "spanhouse_exporter_send_failed_spans",
+        "Spans a forwarding exporter dropped: permanent error, retries exhausted, not sent "
+        "by the shutdown deadline, or rejected by the backend (partial success).",
+        labels).labels(name)
+    enqueue_failed = telemetry.counter(
+        "spanhouse_exporter_enqueue_failed_spans",
+        "Spans refused because the sending queue was full (the sender was told to retry).",
+        labels).labels(name)
+    retries = telemetry.counter(
+        "spanhouse_exporter_send_retries",
+        "Failed send attempts that were retried.", labels).labels(name)
+    return sent, failed, enqueue_failed, retries
+
+
 class ForwardingExporter:
     """A ``SendingQueue`` of ``num_consumers`` senders and ``RetryPolicy`` retries around
     ``transport.send`` (one attempt)."""
@@ -41,22 +63,9 @@ class ForwardingExporter:
         self.retry_after_s = retry_after_s
         self._started = False
         self._rng = random.Random()
+        self._m_sent, self._m_failed, self._m_enqueue_failed, self._m_retries = \
+            forwarding_counters(telemetry, name)
         labels = ["exporter"]
-        self._m_sent = telemetry.counter(
-            "spanhouse_exporter_sent_spans",
-            "Spans a forwarding exporter delivered (accepted by the backend).", labels).labels(name)
-        self._m_failed = telemetry.counter(
-            "spanhouse_exporter_send_failed_spans",
-            "Spans a forwarding exporter dropped: permanent error, retries exhausted, not sent "
-            "by the shutdown deadline, or rejected by the backend (partial success).",
-            labels).labels(name)
-        self._m_enqueue_failed = telemetry.counter(
-            "spanhouse_exporter_enqueue_failed_spans",
-            "Spans refused because the sending queue was full (the sender was told to retry).",
-            labels).labels(name)
-        self._m_retries = telemetry.counter(
-            "spanhouse_exporter_send_retries",
-            "Failed send attempts that were retried.", labels).labels(name)
         m_queue_size = telemetry.gauge(
             "spanhouse_exporter_queue_size",
             "Current size of the sending queue (batches or spans, per its sizer).",
