@@ -30,7 +30,10 @@ from tests.conftest import REPO
 
 SPANS = 200_000
 HEAVY = 40
-SIMPLE_WITHIN_S = 2.0
+# A lookup has a slot of its own, so it never waits for a heavy query to end (those run for
+# many seconds, up to max_execution_time); it still shares the 2 cores with them: measured up
+# to 2.5 s in a full `make test` run (2026-12-03), hence 3 s.
+SIMPLE_WITHIN_S = 3.0
 
 LOAD = """
 import sys, time
