@@ -93,8 +93,16 @@ class StoreExporter:
             capacity_gauge=telemetry.queue_capacity.labels(self.name),
             thread_name="spanhouse-writer",
             on_worker_start=self._open, on_worker_stop=self._close)
+        # The last write-ahead log seq replayed at start-up, when a processor regroups spans
+        # (no insert tokens): a batch holding spans of a replayed record may repeat spans
+        # stored before the crash, so those are looked up and left out (exactly once).
+        self.replayed_through = 0
         self.last_commit = time.monotonic()
         self.last_error = ""
+        self._already_stored = telemetry.counter(
+            "spanhouse_spans_replay_already_stored",
+            "Replayed spans (a crash's log, behind a processor) that the store already held "
+            "and that were therefore not stored again.", ["exporter"])
         self._dead_counter = telemetry.counter(
             "spanhouse_spans_dead_lettered",
             "Spans the store refused for their content, isolated and written to the dead-letter "
@@ -144,6 +152,12 @@ class StoreExporter:
     def _send(self, batch: SpanBatch) -> None:
         """Store ``batch`` (its bad spans dead-lettered), retrying transient failures until
         it is done or the shutdown deadline passed (then ``Stopped``: the log keeps it)."""
+        if self._may_repeat(batch):
+            batch = self.retry.run(lambda: self._not_stored(batch),
+                                   lambda e: isinstance(e, TransientStoreError),
+                                   self._queue.stop_event)
+            if not len(batch):
+                return
         parts = [batch]
         refusals = 0
 
@@ -172,6 +186,25 @@ class StoreExporter:
         while parts:  # the backoff starts afresh after each part stored
             self.retry.run(attempt, lambda e: isinstance(e, TransientStoreError),
                            self._queue.stop_event)
+
+    def _may_repeat(self, batch) -> bool:
+        return (isinstance(batch, SpanBatch) and not batch.insert_token
+                and 0 < batch.seq_low <= self.replayed_through)
+
+    def _not_stored(self, batch: SpanBatch) -> SpanBatch:
+        """``batch`` less the spans the store already holds (stored before a crash)."""
+        try:
+            stored = self._writer.stored_span_ids(batch.trace_id)
+        except StoreError as exc:
+            self._failed(exc, len(batch))
+            raise TransientStoreError(str(exc)) from exc
+        keep = [i for i, key in enumerate(zip(batch.trace_id, batch.span_id)) if key not in stored]
+        if len(keep) < len(batch):
+            log.info("replay: %d of %d spans were stored before the restart; not again",
+                     len(batch) - len(keep), len(batch))
+            self._already_stored.labels(self.name).inc(len(batch) - len(keep))
+            batch = batch.take(keep)
+        return batch
 
     def _stored(self, n: int) -> None:
         self.last_commit = time.monotonic()

@@ -49,5 +49,10 @@ class Writer(Protocol):
         - It MUST NOT modify the batch, nor keep a reference to it after returning.
         """
 
+    def stored_span_ids(self, trace_ids: list[str]) -> set[tuple[str, str]]:
+        """The ``(TraceId, SpanId)`` pairs (lowercase hex) the store holds for these traces.
+        It MUST see every span a ``write`` returned for; ``StoreError`` when the store fails.
+        Used on replay, to store only what a crash left unstored."""
+
     def close(self) -> None:
         """Release the writer's connection; the writer MUST NOT be used afterwards."""

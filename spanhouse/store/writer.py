@@ -171,6 +171,10 @@ def batch_to_arrow(batch: SpanBatch, columns: set[str] | None = None) -> pa.Tabl
     return pa.table({name: array for name, array in out.items() if want(name)})
 
 
+# Trace ids per lookup of stored spans (replay after a crash, behind processors).
+STORED_LOOKUP_IDS = 1000
+
+
 class TraceWriter:
     """Writes ``SpanBatch``es into ``database.table`` (the exporter's traces table): the
     store's ``spanhouse.store.tracestore.Writer``, whose contract ``write`` and ``close`` keep.
@@ -230,6 +234,22 @@ class TraceWriter:
                                                   self._columns)
         self._native.insert_bytes(chunk.payload, chunk.insert_token or None)
         return len(chunk)
+
+    def stored_span_ids(self, trace_ids: list[str]) -> set[tuple[str, str]]:
+        """``Writer.stored_span_ids``: one bound query per 1,000 trace ids (the traces table's
+        trace-id bloom filter skips the other granules)."""
+        found: set[tuple[str, str]] = set()
+        ids = sorted(set(trace_ids))
+        for lo in range(0, len(ids), STORED_LOOKUP_IDS):
+            try:
+                rows = self._client.query(
+                    f"SELECT TraceId, SpanId FROM {self._target} "
+                    "WHERE TraceId IN {ids:Array(String)}",
+                    parameters={"ids": ids[lo:lo + STORED_LOOKUP_IDS]}).result_rows
+            except Exception as exc:  # driver errors -> our retryable error
+                raise StoreError(f"lookup of stored spans in {self._target} failed: {exc}") from exc
+            found.update((t, s) for t, s in rows)
+        return found
 
     def close(self) -> None:
         try:

@@ -15,8 +15,9 @@ in the log (durably) before it is handed on, and it carries the deduplication to
 ``<log id>:<first seq>-<last seq>``. A crash after the INSERT but before the release is replayed
 as the same chunk with the same token, and ClickHouse drops the repeated insert
 (``insert_deduplication_token`` with the table's ``non_replicated_deduplication_window``).
-With processors (tail sampling) the chunk is regrouped downstream, so a crash may store a span
-twice (at-least-once); nothing acknowledged is lost either way.
+With processors (tail sampling) the chunk is regrouped downstream and carries no token: the
+store exporter looks replayed spans up instead and stores only those it has not got
+(``StoreExporter.replayed_through``).
 
 Release: every component of the pipeline reports the lowest log seq it still holds
 (``held_seq``); read upstream first (the feeder, then processors, then exporters) so a batch

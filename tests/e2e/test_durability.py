@@ -213,6 +213,45 @@ def peak_rss_mib(pid: int) -> float:
 
 
 
+def test_sigkill_during_sdk_load_with_tail_sampling_stores_none_twice(server_factory, tmp_path):
+    """Behind tail sampling, batches are regrouped by trace, so their INSERTs carry no log
+    token: a trace decided and stored before the kill, whose log records were not yet released
+    (another trace in them still waited for its decision), is replayed and decided again after
+    the restart. The store exporter looks such replayed spans up and stores only those it has
+    not got: exactly once here too."""
+    data_dir = tmp_path / "ts-kill-data"
+    config = store_config(tmp_path / "tail.yaml", data_dir / "store", tail_sampling=True)
+    server = server_factory("--config", str(config), data_dir=data_dir)
+    acked: set[str] = set()
+    lock, stop = threading.Lock(), threading.Event()
+    clients = [threading.Thread(target=sdk_load, args=(server.grpc_endpoint, acked, lock, stop, w))
+               for w in range(4)]
+    for c in clients:
+        c.start()
+    deadline = time.monotonic() + 60
+    while server.metric("spanhouse_spans_stored_total") < 5_000 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert server.metric("spanhouse_spans_stored_total") > 0, "nothing stored before the kill"
+    server.proc.send_signal(signal.SIGKILL)
+    server.proc.wait(30)
+    with lock:
+        acknowledged = set(acked)
+    stop.set()
+    for c in clients:
+        c.join(60)
+
+    restarted = server_factory("--config", str(config), data_dir=data_dir)
+    time.sleep(1)
+    deadline = time.monotonic() + 60   # the replay decided (decision_wait 3 s) and stored
+    while (restarted.metric("spanhouse_wal_oldest_unstored_seconds") > 0
+           and time.monotonic() < deadline):
+        time.sleep(0.5)
+    assert restarted.stop() == 0
+    rows, distinct = stored_rows(data_dir / "store")
+    assert missing_spans(data_dir / "store", acknowledged) == 0
+    assert rows == distinct, f"{rows - distinct} spans stored twice after the replay"
+
+
 def test_sigkill_while_tail_sampling_buffers_traces_loses_none(server_factory, tmp_path):
     """Spans acknowledged and still waiting for a tail-sampling decision when the process is
     killed are in the log, replayed through the pipeline, decided and stored after a restart."""
