@@ -20,6 +20,7 @@ from spanhouse.cli import main
 from spanhouse.cli.render_traceql import any_value, bar_rows, columns, parse_series
 from spanhouse.cli.traceql import metrics_function
 from tests.http_server import serve_app
+from tests.ui.traces import shop_served
 from tests.test_cli_query import _forget_cached_help_options  # noqa: F401  (autouse: no cached help option left for test_docs)
 
 BAD = "{ .a = }"
@@ -257,20 +258,12 @@ def test_any_value_reads_otlp_json_values():
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory):
     """A real ``spanhouse serve`` holding the UI tests' shop, sent by the OTel SDK."""
-    pytest.importorskip("spanhouse.api.tempo", reason="the Tempo API (spanhouse/api/tempo) is not built")
-    from tests.conftest import start_server
-    from tests.ui.traces import Shop, wait_stored
+    def send(shop) -> dict:
+        return {"seed": shop.seed_trace(2),
+                "errors": [shop.failed_checkout(10 + i, ms) for i, ms in enumerate([300, 320])]}
 
-    server = start_server(tmp_path_factory.mktemp("q") / "data")
-    try:
-        shop = Shop(server.grpc_endpoint)
-        ids = {"seed": shop.seed_trace(2),
-               "errors": [shop.failed_checkout(10 + i, ms) for i, ms in enumerate([300, 320])]}
-        shop.flush()
-        wait_stored(server, shop)
-        yield server, shop, ids
-    finally:
-        server.stop()
+    with shop_served(tmp_path_factory.mktemp("q") / "data", send) as served:
+        yield served
 
 
 def test_against_a_real_server_spansets_metrics_and_explain(shop):

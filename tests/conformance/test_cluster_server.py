@@ -22,13 +22,12 @@ import uuid
 
 import pytest
 
-from spanhouse import errors
 from spanhouse.store.cluster import insert_settings, on_cluster_clause
 from spanhouse.store.connection import client_compression, open_client
 from spanhouse.store.schema import create_schema, quote_identifier
 from spanhouse.store.writer import TraceWriter
 
-from tests.conformance.test_tracestore import CASES, TABLE, _call, _check, _reader, _write_fixtures
+from tests.conformance.test_tracestore import CASES, TABLE, _reader, _write_fixtures, check_case
 
 SERVER_URL = os.environ.get("CLICKHOUSE_URL", "")
 CLUSTER = os.environ.get("CLICKHOUSE_CLUSTER", "")
@@ -74,10 +73,5 @@ def reader(request):
 
 @pytest.mark.parametrize("case", CASES, ids=[case["caption"] for case in CASES])
 def test_reader_answers_the_case(reader, case):
-    call, q = case["call"], case["query"]
-    if "error" in case:
-        with pytest.raises(getattr(errors, case["error"])):
-            _call(reader, call, q)
-    else:
-        _check(call, _call(reader, call, q), case["expected"])
+    check_case(reader, case)
 

@@ -234,6 +234,11 @@ def _check(call: str, got, expected) -> None:
 
 @pytest.mark.parametrize("case", CASES, ids=[case["caption"] for case in CASES])
 def test_reader_answers_the_case(reader, case):
+    check_case(reader, case)
+
+
+def check_case(reader, case: dict) -> None:
+    """Run one conformance case on ``reader``: its error, or its expected answer."""
     call, q = case["call"], case["query"]
     if "error" in case:
         with pytest.raises(getattr(errors, case["error"])):

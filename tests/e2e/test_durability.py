@@ -75,18 +75,17 @@ def missing_spans(data_dir: Path, acked: set) -> int:
     return len(acked - stored)
 
 
-def test_sigkill_during_sdk_load_loses_no_acknowledged_span_and_stores_none_twice(
-        server_factory, tmp_path):
-    data_dir = tmp_path / "kill-data"
-    server = server_factory(data_dir=data_dir)
+def kill_under_sdk_load(server, loaded) -> set[str]:
+    """Run 4 SDK clients against ``server`` until ``loaded(acked)`` holds (or 60 s), then
+    SIGKILL it; returns the span ids it had acknowledged by then."""
     acked: set[str] = set()
     lock, stop = threading.Lock(), threading.Event()
     clients = [threading.Thread(target=sdk_load, args=(server.grpc_endpoint, acked, lock, stop, w))
                for w in range(4)]
     for c in clients:
         c.start()
-    deadline = time.monotonic() + 30
-    while len(acked) < 20_000 and time.monotonic() < deadline:
+    deadline = time.monotonic() + 60
+    while not loaded(acked) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert server.metric("spanhouse_spans_stored_total") > 0, "nothing stored before the kill"
     server.proc.send_signal(signal.SIGKILL)
@@ -96,6 +95,14 @@ def test_sigkill_during_sdk_load_loses_no_acknowledged_span_and_stores_none_twic
     stop.set()
     for c in clients:
         c.join(60)
+    return acknowledged
+
+
+def test_sigkill_during_sdk_load_loses_no_acknowledged_span_and_stores_none_twice(
+        server_factory, tmp_path):
+    data_dir = tmp_path / "kill-data"
+    server = server_factory(data_dir=data_dir)
+    acknowledged = kill_under_sdk_load(server, lambda acked: len(acked) >= 20_000)
     assert len(acknowledged) >= 5_000
 
     restarted = server_factory(data_dir=data_dir)
@@ -222,23 +229,8 @@ def test_sigkill_during_sdk_load_with_tail_sampling_stores_none_twice(server_fac
     data_dir = tmp_path / "ts-kill-data"
     config = store_config(tmp_path / "tail.yaml", data_dir / "store", tail_sampling=True)
     server = server_factory("--config", str(config), data_dir=data_dir)
-    acked: set[str] = set()
-    lock, stop = threading.Lock(), threading.Event()
-    clients = [threading.Thread(target=sdk_load, args=(server.grpc_endpoint, acked, lock, stop, w))
-               for w in range(4)]
-    for c in clients:
-        c.start()
-    deadline = time.monotonic() + 60
-    while server.metric("spanhouse_spans_stored_total") < 5_000 and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert server.metric("spanhouse_spans_stored_total") > 0, "nothing stored before the kill"
-    server.proc.send_signal(signal.SIGKILL)
-    server.proc.wait(30)
-    with lock:
-        acknowledged = set(acked)
-    stop.set()
-    for c in clients:
-        c.join(60)
+    acknowledged = kill_under_sdk_load(
+        server, lambda _acked: server.metric("spanhouse_spans_stored_total") >= 5_000)
 
     restarted = server_factory("--config", str(config), data_dir=data_dir)
     time.sleep(1)

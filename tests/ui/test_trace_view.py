@@ -12,9 +12,8 @@ import pytest
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from tests.conftest import start_server
 from tests.ui.test_ui import browser, screenshot  # noqa: F401  (browser: a fixture, reused)
-from tests.ui.traces import MS, Shop, wait_stored
+from tests.ui.traces import MS, Shop, shop_served
 
 PAYMENT_URL = "http://payment:8080/charge"
 EXCEPTION = ("ValueError", "card declined: insufficient funds")
@@ -43,15 +42,13 @@ def failing_checkout(shop: Shop, at_min: float) -> tuple[str, dict]:
 
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory):
-    server = start_server(tmp_path_factory.mktemp("trace-view") / "data")
-    shop = Shop(server.grpc_endpoint)
-    error_id, error_spans = failing_checkout(shop, 12)
-    ids = {"seed": shop.seed_trace(2), "product": shop.product_page(4, 2500, "u-1"),
-           "error": error_id, "error_spans": error_spans}
-    shop.flush()
-    wait_stored(server, shop)
-    yield server, shop, ids
-    server.stop()
+    def send(shop: Shop) -> dict:
+        error_id, error_spans = failing_checkout(shop, 12)
+        return {"seed": shop.seed_trace(2), "product": shop.product_page(4, 2500, "u-1"),
+                "error": error_id, "error_spans": error_spans}
+
+    with shop_served(tmp_path_factory.mktemp("trace-view") / "data", send) as served:
+        yield served
 
 
 @pytest.fixture

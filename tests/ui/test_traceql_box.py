@@ -10,24 +10,20 @@ import re
 
 import pytest
 
-from tests.conftest import start_server
 from tests.ui.test_ui import browser  # noqa: F401  (a fixture, reused)
-from tests.ui.traces import Shop, wait_stored
-
-pytest.importorskip("spanhouse.api.tempo", reason="the Tempo API (spanhouse/api/tempo) is not built")
+from tests.ui.traces import Shop, shop_served
 
 
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory):
-    server = start_server(tmp_path_factory.mktemp("traceql") / "data")
-    shop = Shop(server.grpc_endpoint)
-    ids = {"seed": shop.seed_trace(2),
-           "products": [shop.product_page(4 + i, ms, "u-1") for i, ms in enumerate([110, 130])],
-           "errors": [shop.failed_checkout(10 + i, ms) for i, ms in enumerate([300, 320])]}
-    shop.flush()
-    wait_stored(server, shop)
-    yield server, shop, ids
-    server.stop()
+    def send(shop: Shop) -> dict:
+        return {"seed": shop.seed_trace(2),
+                "products": [shop.product_page(4 + i, ms, "u-1")
+                             for i, ms in enumerate([110, 130])],
+                "errors": [shop.failed_checkout(10 + i, ms) for i, ms in enumerate([300, 320])]}
+
+    with shop_served(tmp_path_factory.mktemp("traceql") / "data", send) as served:
+        yield served
 
 
 @pytest.fixture

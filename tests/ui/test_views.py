@@ -13,9 +13,8 @@ import httpx
 import pytest
 from opentelemetry.trace import SpanKind
 
-from tests.conftest import start_server
 from tests.ui.test_ui import browser, screenshot  # noqa: F401  (browser: a fixture, reused)
-from tests.ui.traces import MS, Shop, wait_stored
+from tests.ui.traces import MS, Shop, shop_served
 
 # The entry spans (server spans, roots) each kind of trace of tests/ui/traces.py puts in a
 # service, and whether they fail: what the errors page counts as requests.
@@ -47,17 +46,15 @@ def lost_context(shop: Shop, at_min: float) -> str:
 
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory):
-    server = start_server(tmp_path_factory.mktemp("views") / "data")
-    shop = Shop(server.grpc_endpoint)
-    ids = {"seed": shop.seed_trace(2),
-           "products": [shop.product_page(4 + i, ms, "u-42" if i % 2 else "u-1")
-                        for i, ms in enumerate([2500, 1200, 110, 130])],
-           "errors": [shop.failed_checkout(10 + i, ms) for i, ms in enumerate([300, 320])],
-           "direct": direct_call(shop, 14), "lost": lost_context(shop, 16)}
-    shop.flush()
-    wait_stored(server, shop)
-    yield server, shop, ids
-    server.stop()
+    def send(shop: Shop) -> dict:
+        return {"seed": shop.seed_trace(2),
+                "products": [shop.product_page(4 + i, ms, "u-42" if i % 2 else "u-1")
+                             for i, ms in enumerate([2500, 1200, 110, 130])],
+                "errors": [shop.failed_checkout(10 + i, ms) for i, ms in enumerate([300, 320])],
+                "direct": direct_call(shop, 14), "lost": lost_context(shop, 16)}
+
+    with shop_served(tmp_path_factory.mktemp("views") / "data", send) as served:
+        yield served
 
 
 @pytest.fixture

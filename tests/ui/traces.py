@@ -6,6 +6,9 @@ from __future__ import annotations
 import os
 import random
 import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Callable, Iterator
 
 import httpx
 from opentelemetry import trace
@@ -17,6 +20,8 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.trace import SpanKind, Status, StatusCode
+
+from tests.conftest import start_server
 
 MS = 1_000_000
 SERVICES = ("api-gateway", "auth-service", "product-service", "checkout", "payment")
@@ -152,3 +157,19 @@ def wait_stored(server, shop: "Shop", extra_spans: int = 0, timeout_s: float = 6
         time.sleep(0.2)
     assert server.metric("spanhouse_spans_stored_total") == total
 
+
+
+@contextmanager
+def shop_served(data_dir: Path, send: Callable[["Shop"], dict]) -> Iterator[tuple]:
+    """A real ``spanhouse serve`` on ``data_dir`` holding what ``send(shop)`` sent by the OTel
+    SDK (every span stored): yields ``(server, shop, ids)``, ``ids`` being what ``send``
+    returned; the server is stopped afterwards."""
+    server = start_server(data_dir)
+    try:
+        shop = Shop(server.grpc_endpoint)
+        ids = send(shop)
+        shop.flush()
+        wait_stored(server, shop)
+        yield server, shop, ids
+    finally:
+        server.stop()
