@@ -10,7 +10,8 @@ Bounds (each refused with ``InvalidInput``):
 - the window: ``start_ns < end_ns``, at most ``MAX_WINDOW_NS`` (7 days: Tempo's default
   ``max_duration`` of a search), whole nanoseconds >= 0;
 - ``limit`` from 1 to ``MAX_LIMIT``, ``spss`` from 1 to ``MAX_SPSS``;
-- the query text at most ``MAX_QUERY_BYTES`` (the parser's bound).
+- the query text: the parser's bounds (``parser.MAX_QUERY_BYTES``, nesting, control
+  characters).
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ if TYPE_CHECKING:
 MAX_WINDOW_NS = 7 * 24 * 3600 * 1_000_000_000
 MAX_LIMIT = 1000
 MAX_SPSS = 100
-MAX_QUERY_BYTES = parser.MAX_QUERY_BYTES
 
 
 def _window(start_ns, end_ns) -> tuple[int, int]:
@@ -46,21 +46,6 @@ def _bounded(value, name: str, maximum: int) -> int:
     return value
 
 
-def _parse(text):
-    if not isinstance(text, str):
-        raise InvalidInput("the query must be a string")
-    if len(text.encode("utf-8", "replace")) > MAX_QUERY_BYTES:
-        raise InvalidInput(f"the query is longer than {MAX_QUERY_BYTES} bytes")
-    if "\x00" in text:
-        raise InvalidInput("the query must not contain NUL characters")
-    try:
-        return parser.parse(text)
-    except InvalidInput:
-        raise
-    except RecursionError:
-        raise InvalidInput("the query is nested too deeply") from None
-
-
 class TraceQLEngine:
     """``results.TraceQLQueries`` over ``reader`` (thread-safe: it keeps no per-query state)."""
 
@@ -72,7 +57,7 @@ class TraceQLEngine:
         start, end = _window(start_ns, end_ns)
         limit = _bounded(limit, "limit", MAX_LIMIT)
         spss = _bounded(spss, "spss", MAX_SPSS)
-        parsed = _parse(query)
+        parsed = parser.parse(query)
         if parsed.is_metrics:
             raise InvalidInput("a metrics query (| rate() ...) is not a search; "
                                "ask the metrics endpoints (query_range)")
@@ -95,14 +80,14 @@ class TraceQLEngine:
     def explain(self, query: str, start_ns: int, end_ns: int,
                 step_ns: int | None = None) -> list[str]:
         start, end = _window(start_ns, end_ns)
-        parsed = _parse(query)
+        parsed = parser.parse(query)
         if parsed.is_metrics:
             return metrics.metrics_sql(self.reader, parsed, start, end, step_ns)
         return search_module.statements(self.reader, parsed)
 
     @staticmethod
     def _metrics_query(query: str):
-        parsed = _parse(query)
+        parsed = parser.parse(query)
         if not parsed.is_metrics:
             raise InvalidInput("not a metrics query: add a metrics function, "
                                "e.g. '{ } | rate()'")
